@@ -1,0 +1,89 @@
+# Pluto — one Makefile for the library, the command, the tests and the docs.
+#
+#   make            build build/pluto and build/libpluto.a
+#   make run        run the main job (pluto echo on 127.0.0.1:8888)
+#   make test       install what the tests need (Debian packages), build, run them all
+#   make asan       the same tests under ASan+UBSan
+#   make check-purity   fail if a pure module references OS calls, the clock or rand
+#   make install PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter \
+           -Iinclude -Isrc -MMD -MP
+LDLIBS  += -lxxhash
+
+LIB_SRC  := $(wildcard src/runtime/*.c src/backend/*.c src/cli/lib_*.c)
+APP_SRC  := $(wildcard src/apps/*.c)
+CLI_SRC  := src/cli/pluto.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test asan check-purity install uninstall clean deps unit blackbox sim-tests
+
+all: $(BUILD)/pluto $(BUILD)/libpluto.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libpluto.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/pluto: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libpluto.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(BUILD)/libpluto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(APP_OBJ) $(BUILD)/libpluto.a -o $@ $(LDLIBS) -lcriterion
+
+run: $(BUILD)/pluto
+	$(BUILD)/pluto echo
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all check-purity
+	@$(MAKE) --no-print-directory unit-and-rest
+
+.PHONY: unit-and-rest
+unit-and-rest: $(UNIT_BIN) $(BUILD)/pluto
+	@scripts/run-tests.sh $(BUILD) $(UNIT_BIN)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" all unit-and-rest
+
+check-purity: $(APP_OBJ)
+	@scripts/check-purity.sh $(APP_OBJ)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include/pluto $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/pluto $(DESTDIR)$(PREFIX)/bin/pluto
+	install -m 644 $(BUILD)/libpluto.a $(DESTDIR)$(PREFIX)/lib/libpluto.a
+	install -m 644 include/pluto/*.h $(DESTDIR)$(PREFIX)/include/pluto/
+	install -m 644 docs/pluto.1 $(DESTDIR)$(PREFIX)/share/man/man1/pluto.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define PL_VERSION "\(.*\)"/\1/p' include/pluto/pluto.h)|g' \
+	    pluto.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pluto.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pluto $(DESTDIR)$(PREFIX)/lib/libpluto.a \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/pluto.pc $(DESTDIR)$(PREFIX)/share/man/man1/pluto.1
+	rm -rf $(DESTDIR)$(PREFIX)/include/pluto
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

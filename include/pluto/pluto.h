@@ -1,0 +1,315 @@
+/* pluto.h — the Pluto runtime API.
+ *
+ * A Pluto program is a set of handlers. A handler receives one answer from the
+ * operating system, updates its private memory, and replies with commands
+ * through the context it is given. The runtime performs every command; a
+ * handler never calls the OS, reads the clock or draws random numbers.
+ *
+ *   task    = one command + the handler that receives its answers + a flat,
+ *             pointer-free private memory that the runtime owns and copies in.
+ *   stream  = a command with many answers (listen, recv, read-file, signal,
+ *             repeating timer): the handler returns PL_KEEP to stay subscribed
+ *             and PL_DONE to stop. One-shot commands free their task after
+ *             their single answer whatever the handler returns.
+ *
+ * Computations: a task may end its computation with pl_ret(); pl_bind(),
+ * pl_join() and pl_first() start computations and deliver their results to a
+ * continuation task. Tasks started by a handler belong to that handler's
+ * computation; when a computation returns or loses a First, every task still
+ * pending in it (and in computations it started) is cancelled: its handler is
+ * never called again.
+ *
+ * Errors come back inside answers as 0 or a negative errno (pl_strerror()).
+ * Buffers inside an answer belong to the runtime and are valid only during the
+ * handler call; data given to a command is copied before the call returns.
+ */
+#ifndef PLUTO_PLUTO_H
+#define PLUTO_PLUTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PL_VERSION "0.1.0"
+
+typedef uint64_t pl_task_id;
+typedef struct pl_ctx pl_ctx;       /* a handler's only door to effects */
+typedef struct pl_rt pl_rt;         /* a runtime: tasks, refs, a backend */
+typedef struct pl_run_opts pl_run_opts;
+
+enum { PL_MEM_MAX = 1 << 20 };      /* largest private memory, bytes */
+enum { PL_RESULT_MAX = 64 };        /* largest computation result, bytes */
+enum { PL_LOG_MAX = 4096 };         /* longest log line, bytes */
+enum { PL_PATH_MAX = 4096 };        /* longest path in a command, bytes */
+
+/* Special directory handles for path commands. */
+enum { PL_DIR_CWD = -100 };
+
+/* ---- commands ---------------------------------------------------------- */
+
+typedef enum pl_cmd_kind {
+    PL_CMD_NONE = 0,    /* no I/O: the handler is called once with PL_ANS_START */
+    PL_CMD_LOG,         /* one line to stdout (flags PL_LOG_ERR: stderr) -> PL_ANS_DONE */
+    PL_CMD_TIME,        /* wall and monotonic clocks                -> PL_ANS_TIME */
+    PL_CMD_TIMER,       /* after after_ms, then every every_ms      -> PL_ANS_TICK, stream if every_ms */
+    PL_CMD_SIGNAL,      /* deliveries of signal signo               -> PL_ANS_SIGNAL, stream */
+    PL_CMD_LISTEN,      /* TCP listener on host:port                -> PL_ANS_LISTENING, then PL_ANS_CLIENT each, stream */
+    PL_CMD_CONNECT,     /* TCP connection to host:port              -> PL_ANS_CONNECTED */
+    PL_CMD_RECV,        /* bytes from fd                            -> PL_ANS_DATA each chunk, len 0 at end, stream */
+    PL_CMD_SEND,        /* bytes to fd, in order per fd             -> PL_ANS_SENT once all are written */
+    PL_CMD_SENDFILE,    /* file range to a socket                   -> PL_ANS_SENT */
+    PL_CMD_CLOSE,       /* close fd after the sends queued before it -> PL_ANS_DONE */
+    PL_CMD_OPEN,        /* open path beneath dir (no escape)        -> PL_ANS_OPENED */
+    PL_CMD_STAT,        /* stat path beneath dir                    -> PL_ANS_STAT */
+    PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks        -> PL_ANS_DATA each, eof on last, stream */
+    PL_CMD_READDIR,     /* entries of a directory beneath dir       -> PL_ANS_DIR */
+    PL_CMD_KIND_COUNT
+} pl_cmd_kind;
+
+/* Flags for PL_CMD_LOG: the error stream instead of the output stream. */
+enum { PL_LOG_ERR = 1 };
+
+/* Open flags for PL_CMD_OPEN. */
+enum { PL_OPEN_READ = 0, PL_OPEN_DIR = 1 };
+
+typedef struct pl_iov { const void *base; size_t len; } pl_iov;
+
+/* A command. Build it with the pl_cmd_* helpers below; pointers inside are
+ * read (and copied) by pl_send() before it returns. */
+typedef struct pl_cmd {
+    pl_cmd_kind kind;
+    int fd;                 /* RECV, SEND, SENDFILE (socket), CLOSE */
+    int dir;                /* OPEN, STAT, READ_FILE, READDIR: handle or PL_DIR_CWD */
+    int flags;              /* OPEN: PL_OPEN_* */
+    int signo;              /* SIGNAL */
+    uint16_t port;          /* LISTEN, CONNECT */
+    const char *host;       /* LISTEN, CONNECT: "127.0.0.1", "::1", "::" ... */
+    const char *text;       /* LOG, and the path of path commands */
+    size_t len;             /* LOG/path length (0: use strlen) */
+    const pl_iov *iov;      /* SEND: segments, copied */
+    int iovcnt;
+    int file_fd;            /* SENDFILE: the file */
+    uint64_t offset;        /* SENDFILE */
+    uint64_t count;         /* SENDFILE */
+    uint64_t after_ms;      /* TIMER */
+    uint64_t every_ms;      /* TIMER: 0 for a one-shot timer */
+} pl_cmd;
+
+static inline pl_cmd pl_cmd_none(void) { pl_cmd c = {0}; c.kind = PL_CMD_NONE; return c; }
+static inline pl_cmd pl_cmd_log(const char *text) { pl_cmd c = {0}; c.kind = PL_CMD_LOG; c.text = text; return c; }
+static inline pl_cmd pl_cmd_time(void) { pl_cmd c = {0}; c.kind = PL_CMD_TIME; return c; }
+static inline pl_cmd pl_cmd_timer(uint64_t after_ms, uint64_t every_ms)
+{ pl_cmd c = {0}; c.kind = PL_CMD_TIMER; c.after_ms = after_ms; c.every_ms = every_ms; return c; }
+static inline pl_cmd pl_cmd_signal(int signo) { pl_cmd c = {0}; c.kind = PL_CMD_SIGNAL; c.signo = signo; return c; }
+static inline pl_cmd pl_cmd_listen(const char *host, uint16_t port)
+{ pl_cmd c = {0}; c.kind = PL_CMD_LISTEN; c.host = host; c.port = port; return c; }
+static inline pl_cmd pl_cmd_connect(const char *host, uint16_t port)
+{ pl_cmd c = {0}; c.kind = PL_CMD_CONNECT; c.host = host; c.port = port; return c; }
+static inline pl_cmd pl_cmd_recv(int fd) { pl_cmd c = {0}; c.kind = PL_CMD_RECV; c.fd = fd; return c; }
+static inline pl_cmd pl_cmd_writev(int fd, const pl_iov *iov, int iovcnt)
+{ pl_cmd c = {0}; c.kind = PL_CMD_SEND; c.fd = fd; c.iov = iov; c.iovcnt = iovcnt; return c; }
+static inline pl_cmd pl_cmd_sendfile(int sock, int file_fd, uint64_t offset, uint64_t count)
+{ pl_cmd c = {0}; c.kind = PL_CMD_SENDFILE; c.fd = sock; c.file_fd = file_fd;
+  c.offset = offset; c.count = count; return c; }
+static inline pl_cmd pl_cmd_close(int fd) { pl_cmd c = {0}; c.kind = PL_CMD_CLOSE; c.fd = fd; return c; }
+static inline pl_cmd pl_cmd_open(int dir, const char *path, int flags)
+{ pl_cmd c = {0}; c.kind = PL_CMD_OPEN; c.dir = dir; c.text = path; c.flags = flags; return c; }
+static inline pl_cmd pl_cmd_stat(int dir, const char *path)
+{ pl_cmd c = {0}; c.kind = PL_CMD_STAT; c.dir = dir; c.text = path; return c; }
+static inline pl_cmd pl_cmd_read_file(int dir, const char *path)
+{ pl_cmd c = {0}; c.kind = PL_CMD_READ_FILE; c.dir = dir; c.text = path; return c; }
+static inline pl_cmd pl_cmd_readdir(int dir, const char *path)
+{ pl_cmd c = {0}; c.kind = PL_CMD_READDIR; c.dir = dir; c.text = path; return c; }
+
+/* ---- answers ----------------------------------------------------------- */
+
+typedef enum pl_ans_kind {
+    PL_ANS_START = 0,   /* first call of a PL_CMD_NONE task */
+    PL_ANS_DONE,        /* LOG, CLOSE completed (or err) */
+    PL_ANS_TIME,
+    PL_ANS_TICK,
+    PL_ANS_SIGNAL,
+    PL_ANS_LISTENING,   /* listener bound: port holds the bound port (or err) */
+    PL_ANS_CLIENT,      /* a new connection: fd, peer */
+    PL_ANS_CONNECTED,   /* fd (or err) */
+    PL_ANS_DATA,        /* data/len; RECV: len 0 = peer closed; READ_FILE: eof set on last */
+    PL_ANS_SENT,        /* n bytes written (or err) */
+    PL_ANS_OPENED,      /* fd (or err) */
+    PL_ANS_STAT,
+    PL_ANS_DIR,         /* count entries packed in data (see pl_dirent_next) */
+    PL_ANS_RESULT,      /* pl_bind: the computation's result */
+    PL_ANS_JOIN,        /* pl_join: both results */
+    PL_ANS_FIRST,       /* pl_first: which side won and its result */
+    PL_ANS_KIND_COUNT
+} pl_ans_kind;
+
+typedef enum pl_ftype { PL_FT_OTHER = 0, PL_FT_FILE, PL_FT_DIR, PL_FT_LINK } pl_ftype;
+
+typedef struct pl_stat {
+    uint64_t size, ino, dev;
+    int64_t mtime_s, mtime_ns;
+    uint32_t mode;
+    pl_ftype type;
+} pl_stat;
+
+typedef struct pl_result { uint32_t len; uint8_t data[PL_RESULT_MAX]; } pl_result;
+
+typedef struct pl_answer {
+    pl_ans_kind kind;
+    int err;                    /* 0 or a negative errno */
+    int fd;                     /* CLIENT, CONNECTED, OPENED */
+    int signo;                  /* SIGNAL */
+    uint16_t port;              /* LISTENING: bound port; CLIENT: peer port */
+    char peer[48];              /* CLIENT: peer address text */
+    const uint8_t *data;        /* DATA, DIR: runtime-owned, valid during the call */
+    size_t len;                 /* DATA: bytes; DIR: bytes of packed entries */
+    uint64_t n;                 /* SENT: bytes; DIR: entry count; TICK: tick number */
+    int eof;                    /* DATA of READ_FILE: last chunk */
+    int64_t wall_ns, mono_ns;   /* TIME */
+    pl_stat st;                 /* STAT, and OPENED */
+    int index;                  /* FIRST: 0 or 1, the side that returned first */
+    pl_result res[2];           /* RESULT: res[0]; JOIN: both; FIRST: res[0] */
+} pl_answer;
+
+/* Directory entries are packed as: 1 byte pl_ftype, name, NUL. Iterate with
+ * pl_dirent_next(&pos, ans, &type), which returns NULL after the last. */
+const char *pl_dirent_next(size_t *pos, const pl_answer *ans, pl_ftype *type);
+
+/* ---- handlers ---------------------------------------------------------- */
+
+typedef enum pl_verdict { PL_KEEP = 0, PL_DONE = 1 } pl_verdict;
+
+typedef pl_verdict (*pl_handler_fn)(pl_ctx *cx, void *mem, const pl_answer *ans);
+
+/* A handler is registered by a stable name so that saved state survives
+ * recompiles. Define one with PL_HANDLER(var, fn). */
+typedef struct pl_handler {
+    const char *name;
+    pl_handler_fn fn;
+} pl_handler;
+
+#define PL_HANDLER(var, fn) const pl_handler var = { #fn, fn }
+
+/* ---- effects: callable only inside a handler (or a program's start) ---- */
+
+/* Send: start a task performing cmd; h (may be NULL: answers are dropped) is
+ * called with a copy of mem[0..len) for each answer. Returns the task id. */
+pl_task_id pl_send(pl_ctx *cx, const pl_cmd *cmd, const pl_handler *h,
+                   const void *mem, size_t len);
+
+/* Convenience: send a whole buffer to fd (copied), ignoring the answer. */
+void pl_write(pl_ctx *cx, int fd, const void *buf, size_t len);
+
+/* Log a formatted line (at most PL_LOG_MAX bytes; longer is cut): pl_logf to
+ * the output stream (stdout live), pl_errf to the error stream (stderr). */
+void pl_logf(pl_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pl_errf(pl_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A computation to start: its first task. */
+typedef struct pl_start {
+    pl_cmd cmd;
+    const pl_handler *h;
+    const void *mem;
+    size_t len;
+} pl_start;
+
+/* Bind: run computation a; when it returns, `then` is called with
+ * PL_ANS_RESULT holding its result. `then` belongs to the current
+ * computation. */
+pl_task_id pl_bind(pl_ctx *cx, const pl_start *a, const pl_handler *then,
+                   const void *mem, size_t len);
+
+/* Join: run a and b concurrently; `then` is called once, with PL_ANS_JOIN,
+ * after both returned (res[0] from a, res[1] from b). */
+pl_task_id pl_join(pl_ctx *cx, const pl_start *a, const pl_start *b,
+                   const pl_handler *then, const void *mem, size_t len);
+
+/* First: run a and b concurrently; `then` is called once, with PL_ANS_FIRST,
+ * when one returns; every pending command of the other is cancelled and its
+ * handlers are never called again. */
+pl_task_id pl_first(pl_ctx *cx, const pl_start *a, const pl_start *b,
+                    const pl_handler *then, const void *mem, size_t len);
+
+/* Ret: end the current computation with a result (len <= PL_RESULT_MAX).
+ * Every other task of the computation is cancelled. Returning from the
+ * program's root computation does nothing. */
+void pl_ret(pl_ctx *cx, const void *res, size_t len);
+
+/* Exit: after this handler returns, no handler is called again; queued log
+ * lines are flushed and the run ends with `code`. */
+void pl_exit(pl_ctx *cx, int code);
+
+/* Shared references: runtime-owned cells, read and written atomically
+ * between handler calls. Create them in the program's start. */
+typedef uint32_t pl_ref;
+pl_ref pl_ref_new(pl_ctx *cx, const void *init, size_t len);
+const void *pl_ref_get(pl_ctx *cx, pl_ref ref, size_t *len);
+void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len);
+
+/* The id of the task whose handler is running. */
+pl_task_id pl_self(const pl_ctx *cx);
+
+/* ---- programs ---------------------------------------------------------- */
+
+typedef struct pl_program {
+    const char *name;               /* "echo" */
+    const char *version;
+    const char *summary;            /* one line for --help */
+    const char *usage;              /* "[PORT]" */
+    const pl_handler *const *handlers;  /* registry, NULL-terminated */
+    size_t cfg_size;
+    /* Parse arguments (pure) into cfg; on error write a message to err and
+     * return non-zero. */
+    int (*parse)(void *cfg, int argc, char **argv, char *err, size_t err_len);
+    /* Issue the first commands, in the root computation. */
+    void (*start)(pl_ctx *cx, const void *cfg);
+    /* Optional: adjust run options from the configuration (e.g. a bound on
+     * open descriptors). */
+    void (*tune)(const void *cfg, pl_run_opts *o);
+} pl_program;
+
+/* ---- running ----------------------------------------------------------- */
+
+typedef enum pl_backend_kind { PL_BACKEND_EPOLL = 0, PL_BACKEND_SIM } pl_backend_kind;
+
+typedef struct pl_sim_opts {
+    uint64_t seed;
+    uint32_t clients;       /* simulated TCP clients */
+    uint64_t bytes;         /* bytes each client sends at most */
+    int faults;             /* inject faults (default on) */
+    int verbose;            /* print the trace, one line per event */
+    uint32_t files;         /* simulated files (walk) */
+} pl_sim_opts;
+
+struct pl_run_opts {
+    pl_backend_kind backend;
+    uint32_t max_open;      /* descriptors the runtime may hold (0: from RLIMIT_NOFILE) */
+    pl_sim_opts sim;
+};
+
+/* Run program p with cfg until it exits or nothing is pending. Returns the
+ * exit code (0 when it simply ran out of work). With the sim backend the
+ * final line printed is `trace <16 hex digits>`. */
+int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *opts);
+
+/* The command line every Pluto program gets:
+ *   prog [ARGS]           run live on epoll
+ *   prog sim [--seed N] [--clients N] [--bytes N] [--no-faults] [ARGS]
+ * Returns the exit code (2 on usage errors). */
+int pl_main(const pl_program *p, int argc, char **argv);
+
+/* The same, for a command line that already chose the program: argv holds
+ * only the program's arguments (and, when sim is non-zero, the simulator's
+ * options mixed in). argv0 names the command in messages. */
+int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, int sim);
+
+/* The error text for 0 or a negative errno. */
+const char *pl_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

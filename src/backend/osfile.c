@@ -1,0 +1,131 @@
+/* osfile.c — file commands on the real OS, shared by the live backends.
+ *
+ * Every path is opened beneath a directory handle with openat2() and
+ * RESOLVE_BENEATH: "..", absolute paths and symlinks that leave the
+ * directory are refused by the kernel, not by string checks.
+ */
+#include "backend/osfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int pl__os_open_beneath(int dir, const char *path, int flags)
+{
+    struct open_how how = { 0 };
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    if (flags & PL_OPEN_DIR)
+        how.flags |= O_DIRECTORY;
+    if (flags & PL__OPEN_PATH)
+        how.flags = O_PATH | O_CLOEXEC;
+    if (dir != PL_DIR_CWD)
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    int d = dir == PL_DIR_CWD ? AT_FDCWD : dir;
+    if (path[0] == 0)
+        path = ".";
+    long fd = syscall(SYS_openat2, d, path, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS && dir == PL_DIR_CWD)
+        fd = openat(d, path, (int)how.flags);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+void pl__os_fill_stat(pl_stat *st, const struct stat *s)
+{
+    st->size = (uint64_t)s->st_size;
+    st->ino = s->st_ino;
+    st->dev = s->st_dev;
+    st->mtime_s = s->st_mtim.tv_sec;
+    st->mtime_ns = s->st_mtim.tv_nsec;
+    st->mode = s->st_mode;
+    st->type = S_ISREG(s->st_mode) ? PL_FT_FILE
+             : S_ISDIR(s->st_mode) ? PL_FT_DIR
+             : S_ISLNK(s->st_mode) ? PL_FT_LINK : PL_FT_OTHER;
+}
+
+int pl__os_fstat(int fd, pl_stat *st)
+{
+    struct stat s;
+    if (fstat(fd, &s) != 0)
+        return -errno;
+    pl__os_fill_stat(st, &s);
+    return 0;
+}
+
+static pl_ftype dtype(struct dirent *e, int dfd)
+{
+    switch (e->d_type) {
+    case DT_REG: return PL_FT_FILE;
+    case DT_DIR: return PL_FT_DIR;
+    case DT_LNK: return PL_FT_LINK;
+    case DT_UNKNOWN: {
+        struct stat s;
+        if (fstatat(dfd, e->d_name, &s, AT_SYMLINK_NOFOLLOW) != 0)
+            return PL_FT_OTHER;
+        pl_stat st;
+        pl__os_fill_stat(&st, &s);
+        return st.type;
+    }
+    default: return PL_FT_OTHER;
+    }
+}
+
+static int put_entry(uint8_t **buf, size_t *len, size_t *cap, pl_ftype t, const char *name)
+{
+    size_t n = strlen(name);
+    if (*len + n + 2 > *cap) {
+        size_t c = *cap ? *cap * 2 : 4096;
+        while (c < *len + n + 2)
+            c *= 2;
+        uint8_t *b = realloc(*buf, c);
+        if (b == NULL)
+            return -ENOMEM;
+        *buf = b;
+        *cap = c;
+    }
+    (*buf)[(*len)++] = (uint8_t)t;
+    memcpy(*buf + *len, name, n + 1);
+    *len += n + 1;
+    return 0;
+}
+
+int pl__os_readdir(int dir, const char *path, uint8_t **buf, size_t *len, uint64_t *count)
+{
+    int fd = pl__os_open_beneath(dir, path, PL_OPEN_DIR);
+    if (fd < 0)
+        return fd;
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    size_t cap = 0;
+    *buf = NULL;
+    *len = 0;
+    *count = 0;
+    int err = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        err = put_entry(buf, len, &cap, dtype(e, fd), e->d_name);
+        if (err)
+            break;
+        (*count)++;
+    }
+    if (err == 0 && errno != 0)
+        err = -errno;
+    closedir(d);
+    if (err) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return err;
+}

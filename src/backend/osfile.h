@@ -1,0 +1,19 @@
+/* osfile.h — file commands on the real OS (openat2 beneath a directory). */
+#ifndef PLUTO_BACKEND_OSFILE_H
+#define PLUTO_BACKEND_OSFILE_H
+
+#include "pluto/pluto.h"
+
+struct stat;
+
+enum { PL__OPEN_PATH = 1 << 8 };   /* O_PATH: for stat */
+
+/* Open path beneath dir; returns a descriptor or a negative errno. */
+int pl__os_open_beneath(int dir, const char *path, int flags);
+int pl__os_fstat(int fd, pl_stat *st);
+void pl__os_fill_stat(pl_stat *st, const struct stat *s);
+/* Read a directory's entries packed as pl_dirent_next() expects. On success
+ * *buf is malloc'd (or NULL when empty) and the caller frees it. */
+int pl__os_readdir(int dir, const char *path, uint8_t **buf, size_t *len, uint64_t *count);
+
+#endif

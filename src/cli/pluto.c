@@ -1,0 +1,72 @@
+/* pluto.c — the `pluto` command: the library plus the built-in programs.
+ *
+ *   pluto echo [PORT]           pluto hello
+ *   pluto walk DIR [--jobs N]   pluto sim APP [--seed N] [options] [ARGS]
+ */
+#include "apps/apps.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const pl_program *const APPS[] = { &pl_app_echo, &pl_app_hello, &pl_app_walk };
+enum { NAPPS = sizeof APPS / sizeof APPS[0] };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pluto COMMAND [ARGS]\n\n"
+               "Pure-handler network programs, run live on epoll or in a deterministic\n"
+               "simulator.\n\ncommands:\n");
+    for (int i = 0; i < NAPPS; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", APPS[i]->name, APPS[i]->usage);
+        fprintf(f, "  %-26s %s\n", head, APPS[i]->summary);
+    }
+    fprintf(f, "  %-26s %s\n", "sim APP [--seed N] [ARGS]",
+            "run APP against the simulated world; prints `trace <hash>` last");
+    fprintf(f, "\noptions:\n  -h, --help     this text (pluto COMMAND --help: the command's)\n"
+               "  --version      print the version\n");
+}
+
+static const pl_program *find(const char *name)
+{
+    for (int i = 0; i < NAPPS; i++)
+        if (strcmp(APPS[i]->name, name) == 0)
+            return APPS[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("pluto %s\n", PL_VERSION);
+        return 0;
+    }
+    int sim = strcmp(cmd, "sim") == 0;
+    if (sim) {
+        if (argc < 3) {
+            fprintf(stderr, "pluto sim: missing APP\n");
+            usage(stderr);
+            return 2;
+        }
+        cmd = argv[2];
+    }
+    const pl_program *p = find(cmd);
+    if (p == NULL) {
+        fprintf(stderr, "pluto: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    char argv0[64];
+    snprintf(argv0, sizeof argv0, "pluto %s%s", sim ? "sim " : "", p->name);
+    int skip = sim ? 3 : 2;
+    return pl_cli_run(p, argv0, argc - skip, argv + skip, sim);
+}

@@ -1,0 +1,183 @@
+/* api.c — the effects a handler may use: send, bind/join/first, ret, exit,
+ * shared references. Each only records a decision in the call's context;
+ * the core acts on it after the handler returns (dispatch.c).
+ */
+#include "runtime/rt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pl__task *emit(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
+                      const pl_handler *h, const void *mem, size_t len)
+{
+    pl__task *t = pl__task_new(cx, comp, cmd, h, mem, len);
+    t->born = cx->rt->call_seq;
+    t->q_next = NULL;
+    if (cx->emit_tail)
+        cx->emit_tail->q_next = t;
+    else
+        cx->emit_head = t;
+    cx->emit_tail = t;
+    return t;
+}
+
+pl_task_id pl_send(pl_ctx *cx, const pl_cmd *cmd, const pl_handler *h,
+                   const void *mem, size_t len)
+{
+    PL_ASSERT(cx != NULL && cmd != NULL);
+    return emit(cx, cx->comp, cmd, h, mem, len)->id;
+}
+
+void pl_write(pl_ctx *cx, int fd, const void *buf, size_t len)
+{
+    pl_iov iov = { buf, len };
+    pl_cmd c = pl_cmd_writev(fd, &iov, 1);
+    pl_send(cx, &c, NULL, NULL, 0);
+}
+
+static void vlog(pl_ctx *cx, int flags, const char *fmt, va_list ap)
+{
+    char line[PL_LOG_MAX];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n < 0)
+        n = 0;
+    pl_cmd c = pl_cmd_log(line);
+    c.flags = flags;
+    c.len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (c.len == 0)
+        c.text = "";
+    pl_send(cx, &c, NULL, NULL, 0);
+}
+
+void pl_logf(pl_ctx *cx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(cx, 0, fmt, ap);
+    va_end(ap);
+}
+
+void pl_errf(pl_ctx *cx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(cx, PL_LOG_ERR, fmt, ap);
+    va_end(ap);
+}
+
+static pl_task_id start_join(pl_ctx *cx, pl__jkind kind, const pl_start *a,
+                             const pl_start *b, const pl_handler *then,
+                             const void *mem, size_t len)
+{
+    pl_rt *rt = cx->rt;
+    pl__join *j = calloc(1, sizeof *j);
+    PL_ASSERT(j != NULL);
+    j->kind = kind;
+    pl_cmd none = pl_cmd_none();
+    pl__task *t = pl__task_new(cx, cx->comp, &none, then, mem, len);
+    t->born = rt->call_seq;
+    t->state = PL__T_PARKED;
+    t->join = j;
+    j->then = t;
+    const pl_start *sides[2] = { a, b };
+    for (int i = 0; i < (kind == PL__J_BIND ? 1 : 2); i++) {
+        pl__comp *c = pl__comp_new(rt, cx->comp, j, i);
+        j->side[i] = c;
+        emit(cx, c, &sides[i]->cmd, sides[i]->h, sides[i]->mem, sides[i]->len);
+    }
+    return t->id;
+}
+
+pl_task_id pl_bind(pl_ctx *cx, const pl_start *a, const pl_handler *then,
+                   const void *mem, size_t len)
+{
+    return start_join(cx, PL__J_BIND, a, NULL, then, mem, len);
+}
+
+pl_task_id pl_join(pl_ctx *cx, const pl_start *a, const pl_start *b,
+                   const pl_handler *then, const void *mem, size_t len)
+{
+    return start_join(cx, PL__J_JOIN, a, b, then, mem, len);
+}
+
+pl_task_id pl_first(pl_ctx *cx, const pl_start *a, const pl_start *b,
+                    const pl_handler *then, const void *mem, size_t len)
+{
+    return start_join(cx, PL__J_FIRST, a, b, then, mem, len);
+}
+
+void pl_ret(pl_ctx *cx, const void *res, size_t len)
+{
+    PL_ASSERT(len <= PL_RESULT_MAX);
+    PL_ASSERT(!cx->returned);
+    cx->returned = true;
+    cx->ret.len = (uint32_t)len;
+    if (len)
+        memcpy(cx->ret.data, res, len);
+}
+
+void pl_exit(pl_ctx *cx, int code)
+{
+    if (!cx->exit) {
+        cx->exit = true;
+        cx->exit_code = code;
+    }
+}
+
+pl_task_id pl_self(const pl_ctx *cx)
+{
+    return cx->self ? cx->self->id : 0;
+}
+
+pl_ref pl_ref_new(pl_ctx *cx, const void *init, size_t len)
+{
+    pl_rt *rt = cx->rt;
+    pl__ref *refs = realloc(rt->refs, (rt->nrefs + 1) * sizeof *refs);
+    PL_ASSERT(refs != NULL);
+    rt->refs = refs;
+    refs[rt->nrefs] = (pl__ref){ NULL, 0 };
+    pl_ref r = rt->nrefs++;
+    pl_ref_set(cx, r, init, len);
+    return r;
+}
+
+const void *pl_ref_get(pl_ctx *cx, pl_ref ref, size_t *len)
+{
+    PL_ASSERT(ref < cx->rt->nrefs);
+    if (len)
+        *len = cx->rt->refs[ref].len;
+    return cx->rt->refs[ref].p;
+}
+
+void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len)
+{
+    pl_rt *rt = cx->rt;
+    PL_ASSERT(ref < rt->nrefs && len <= PL_MEM_MAX);
+    uint8_t *p = malloc(len ? len : 1);
+    PL_ASSERT(p != NULL);
+    if (len)
+        memcpy(p, val, len);
+    free(rt->refs[ref].p);
+    rt->refs[ref] = (pl__ref){ p, len };
+    uint32_t tag[2] = { 0x52454657u, ref };
+    pl__trace_mix(rt, tag, sizeof tag);
+    pl__trace_mix(rt, val, len);
+}
+
+const char *pl_dirent_next(size_t *pos, const pl_answer *ans, pl_ftype *type)
+{
+    if (*pos >= ans->len)
+        return NULL;
+    const char *p = (const char *)ans->data + *pos;
+    *type = (pl_ftype)(uint8_t)p[0];
+    size_t n = strnlen(p + 1, ans->len - *pos - 1);
+    *pos += n + 2;
+    return p + 1;
+}
+
+const char *pl_strerror(int err)
+{
+    return err == 0 ? "ok" : strerror(-err);
+}

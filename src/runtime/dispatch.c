@@ -1,0 +1,144 @@
+/* dispatch.c — one answer in, one handler call, its commands out.
+ *
+ * pl__deliver() is the only place a handler is called. After the call the
+ * core acts on what the handler decided, in a fixed order: the commands it
+ * emitted are submitted in emission order, then a pl_ret() ends its
+ * computation, then the task itself ends if it is finished. Nothing here
+ * depends on anything but the sequence of answers, which is what makes runs
+ * reproducible.
+ */
+#include "runtime/rt.h"
+
+pl_ans_kind pl__ans_kind_of(pl_cmd_kind k)
+{
+    static const pl_ans_kind map[PL_CMD_KIND_COUNT] = {
+        [PL_CMD_NONE] = PL_ANS_START,       [PL_CMD_LOG] = PL_ANS_DONE,
+        [PL_CMD_TIME] = PL_ANS_TIME,        [PL_CMD_TIMER] = PL_ANS_TICK,
+        [PL_CMD_SIGNAL] = PL_ANS_SIGNAL,    [PL_CMD_LISTEN] = PL_ANS_LISTENING,
+        [PL_CMD_CONNECT] = PL_ANS_CONNECTED, [PL_CMD_RECV] = PL_ANS_DATA,
+        [PL_CMD_SEND] = PL_ANS_SENT,        [PL_CMD_SENDFILE] = PL_ANS_SENT,
+        [PL_CMD_CLOSE] = PL_ANS_DONE,       [PL_CMD_OPEN] = PL_ANS_OPENED,
+        [PL_CMD_STAT] = PL_ANS_STAT,        [PL_CMD_READ_FILE] = PL_ANS_DATA,
+        [PL_CMD_READDIR] = PL_ANS_DIR,
+    };
+    PL_ASSERT(k >= 0 && k < PL_CMD_KIND_COUNT);
+    return map[k];
+}
+
+/* Is this the last answer the command will ever give? */
+static bool is_final(const pl__task *t, const pl_answer *a)
+{
+    if (!pl__cmd_is_stream(&t->cmd) || a->err != 0)
+        return true;
+    if (t->cmd.kind == PL_CMD_RECV)
+        return a->len == 0;
+    if (t->cmd.kind == PL_CMD_READ_FILE)
+        return a->eof != 0;
+    return false;
+}
+
+/* Resources that change hands with the answer, before the handler sees it. */
+static void account(pl_rt *rt, pl__task *t, const pl_answer *a)
+{
+    if (t->cmd.kind == PL_CMD_SEND || t->cmd.kind == PL_CMD_SENDFILE ||
+        t->cmd.kind == PL_CMD_CLOSE) {
+        if (t->state == PL__T_BACKEND)
+            pl__fdq_done(rt, t, a);
+        return;
+    }
+    if ((a->kind == PL_ANS_OPENED || a->kind == PL_ANS_CONNECTED) && a->err == 0 &&
+        t->slot) {
+        t->slot = false;                /* the slot now belongs to the descriptor */
+        pl__fdq_get(rt, a->fd)->open = true;
+    }
+}
+
+/* Act on what a handler call decided. self may be NULL (program start). */
+static void after_call(pl_ctx *cx, bool ended)
+{
+    pl_rt *rt = cx->rt;
+    pl__task *t = cx->emit_head;
+    while (t != NULL) {
+        pl__task *next = t->q_next;
+        t->q_next = NULL;
+        if (t->state == PL__T_NEW)
+            pl__submit(rt, t);
+        t = next;
+    }
+    if (cx->returned)
+        pl__comp_return(cx);
+    if (ended && cx->self != NULL)
+        pl__task_finish(rt, cx->self);
+    if (cx->exit && !rt->exiting) {
+        rt->exiting = true;
+        rt->exit_code = cx->exit_code;
+    }
+}
+
+void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
+{
+    PL_ASSERT(t->state != PL__T_DEAD);
+    PL_ASSERT(a->kind >= 0 && a->kind < PL_ANS_KIND_COUNT);
+    if (rt->exiting)
+        return;
+    bool final = is_final(t, a);
+    account(rt, t, a);
+    if (final && t->state == PL__T_BACKEND)
+        t->state = PL__T_NEW;           /* the backend has let go of it */
+    pl__trace_ans(rt, t, a);
+    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp };
+    rt->call_seq++;
+    pl_verdict v = PL_DONE;
+    if (t->h != NULL)
+        v = t->h->fn(&cx, t->mem, a);
+    PL_ASSERT(v == PL_KEEP || v == PL_DONE);
+    after_call(&cx, final || v == PL_DONE || cx.returned);
+}
+
+/* Deliver the answers the core itself produces: START, join results, errors. */
+static void run_ready(pl_rt *rt)
+{
+    while (rt->ready_head != NULL && !rt->exiting) {
+        pl__task *t = rt->ready_head;
+        rt->ready_head = t->q_next;
+        if (rt->ready_head == NULL)
+            rt->ready_tail = NULL;
+        t->q_next = NULL;
+        t->state = PL__T_NEW;
+        pl_answer a = { 0 };
+        if (t->join != NULL) {
+            a = t->join->ans;
+        } else {
+            a.kind = pl__ans_kind_of(t->cmd.kind);
+            a.err = (int)(int64_t)t->bk[0];
+        }
+        pl__deliver(rt, t, &a);
+    }
+}
+
+static void start(pl_rt *rt, const pl_program *p, const void *cfg)
+{
+    pl_ctx cx = { .rt = rt, .self = NULL, .comp = rt->root };
+    rt->call_seq++;
+    p->start(&cx, cfg);
+    after_call(&cx, false);
+}
+
+int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg)
+{
+    start(rt, p, cfg);
+    while (!rt->exiting) {
+        run_ready(rt);
+        pl__reap(rt);
+        if (rt->exiting || rt->live == 0)
+            break;
+        int n = rt->be->poll(rt->b, rt->ready_head == NULL);
+        pl__reap(rt);
+        if (n < 0)
+            break;                      /* the backend can never answer again */
+    }
+    return rt->exit_code;
+}
+
+bool pl__exiting(const pl_rt *rt) { return rt->exiting; }
+int pl__live_tasks(const pl_rt *rt) { return rt->live; }

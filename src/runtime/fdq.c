@@ -1,0 +1,174 @@
+/* fdq.c — per-descriptor order, flow control and the descriptor budget.
+ *
+ * Sends and closes on one descriptor reach the backend one at a time, in the
+ * order they were issued, so a close never cuts a reply short. While more
+ * than PL__SEND_HIGH bytes wait to be written, receiving on that descriptor
+ * pauses (a peer that never reads cannot make us buffer without limit).
+ *
+ * Every command that creates a descriptor first takes a slot; when none is
+ * free it waits in FIFO order. The runtime thus never meets EMFILE from its
+ * own concurrency, however many tasks ask at once.
+ */
+#include "runtime/rt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+pl__fdq *pl__fdq_get(pl_rt *rt, int fd)
+{
+    PL_ASSERT(fd >= 0);
+    if (fd >= rt->nfds) {
+        int n = rt->nfds ? rt->nfds : 64;
+        while (n <= fd)
+            n *= 2;
+        pl__fdq *f = realloc(rt->fds, (size_t)n * sizeof *f);
+        pl__task **r = realloc(rt->readers, (size_t)n * sizeof *r);
+        PL_ASSERT(f != NULL && r != NULL);
+        memset(f + rt->nfds, 0, (size_t)(n - rt->nfds) * sizeof *f);
+        memset(r + rt->nfds, 0, (size_t)(n - rt->nfds) * sizeof *r);
+        rt->fds = f;
+        rt->readers = r;
+        rt->nfds = n;
+    }
+    return &rt->fds[fd];
+}
+
+static void start_head(pl_rt *rt, pl__fdq *q)
+{
+    pl__task *t = q->head;
+    if (t == NULL || rt->exiting)
+        return;
+    if (t->cmd.kind == PL_CMD_CLOSE) {
+        pl__task *r = rt->readers[t->cmd.fd];
+        if (r != NULL)
+            pl__task_finish(rt, r);     /* no answer after the close */
+    }
+    t->state = PL__T_BACKEND;
+    rt->be->submit(rt->b, t);
+}
+
+void pl__fdq_submit(pl_rt *rt, pl__task *t)
+{
+    if (t->cmd.fd < 0) {
+        pl__ready_error(rt, t, -EBADF);
+        return;
+    }
+    pl__fdq *q = pl__fdq_get(rt, t->cmd.fd);
+    t->q_next = NULL;
+    t->state = PL__T_QUEUED;
+    if (t->cmd.kind == PL_CMD_SEND)
+        q->queued += t->data_len;
+    if (q->tail) {
+        q->tail->q_next = t;
+        q->tail = t;
+        return;
+    }
+    q->head = q->tail = t;
+    start_head(rt, q);
+}
+
+/* t leaves its descriptor's queue: answered (a) or cancelled (a == NULL). */
+void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a)
+{
+    pl__fdq *q = pl__fdq_get(rt, t->cmd.fd);
+    bool was_head = q->head == t;
+    if (was_head && t->state == PL__T_BACKEND && a == NULL)
+        rt->be->cancel(rt->b, t);
+    pl__task *prev = NULL;
+    for (pl__task *p = q->head; p; prev = p, p = p->q_next) {
+        if (p != t)
+            continue;
+        if (prev)
+            prev->q_next = p->q_next;
+        else
+            q->head = p->q_next;
+        if (q->tail == p)
+            q->tail = prev;
+        break;
+    }
+    t->q_next = NULL;
+    t->state = PL__T_NEW;
+    uint64_t before = q->queued;
+    if (t->cmd.kind == PL_CMD_SEND)
+        q->queued -= t->data_len;
+    if (t->cmd.kind == PL_CMD_CLOSE && a != NULL && q->open) {
+        q->open = false;
+        pl__slot_release(rt);
+    }
+    if (was_head)
+        start_head(rt, q);
+    if (before >= PL__SEND_LOW && q->queued < PL__SEND_LOW)
+        rt->be->kick(rt->b);
+}
+
+bool pl__fdq_is_open(const pl_rt *rt, int fd)
+{
+    return fd >= 0 && fd < rt->nfds && rt->fds[fd].open;
+}
+
+bool pl__may_recv(pl_rt *rt, int fd)
+{
+    return fd >= rt->nfds || rt->fds[fd].queued < PL__SEND_HIGH;
+}
+
+bool pl__may_accept(pl_rt *rt)
+{
+    return rt->waitfd_head == NULL && rt->slots_used < rt->slots_max;
+}
+
+void pl__fd_opened(pl_rt *rt, int fd)
+{
+    pl__fdq *q = pl__fdq_get(rt, fd);
+    PL_ASSERT(!q->open);
+    q->open = true;
+    rt->slots_used++;
+}
+
+void pl__slot_take(pl_rt *rt, pl__task *t)
+{
+    PL_ASSERT(rt->slots_used < rt->slots_max);
+    rt->slots_used++;
+    t->slot = true;
+}
+
+void pl__slot_release(pl_rt *rt)
+{
+    PL_ASSERT(rt->slots_used > 0);
+    rt->slots_used--;
+    pl__slots_admit(rt);
+    if (rt->slots_used + 1 == rt->slots_max)
+        rt->be->kick(rt->b);
+}
+
+void pl__slots_admit(pl_rt *rt)
+{
+    while (rt->waitfd_head != NULL && rt->slots_used < rt->slots_max && !rt->exiting) {
+        pl__task *t = rt->waitfd_head;
+        rt->waitfd_head = t->q_next;
+        if (rt->waitfd_head == NULL)
+            rt->waitfd_tail = NULL;
+        t->q_next = NULL;
+        pl__slot_take(rt, t);
+        t->state = PL__T_BACKEND;
+        rt->be->submit(rt->b, t);
+    }
+}
+
+bool pl__reader_set(pl_rt *rt, int fd, pl__task *t)
+{
+    if (fd < 0)
+        return false;
+    pl__fdq_get(rt, fd);
+    if (rt->readers[fd] != NULL)
+        return false;
+    rt->readers[fd] = t;
+    return true;
+}
+
+void pl__reader_clear(pl_rt *rt, pl__task *t)
+{
+    int fd = t->cmd.fd;
+    if (fd >= 0 && fd < rt->nfds && rt->readers[fd] == t)
+        rt->readers[fd] = NULL;
+}

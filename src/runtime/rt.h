@@ -1,0 +1,91 @@
+/* rt.h — the runtime's own state, shared by the core's files only.
+ *
+ * Backends see the narrower internal.h; this header is for the files of src/runtime.
+ */
+#ifndef PLUTO_RUNTIME_RT_H
+#define PLUTO_RUNTIME_RT_H
+
+#include "runtime/internal.h"
+
+typedef struct pl__ref { uint8_t *p; size_t len; } pl__ref;
+
+struct pl_rt {
+    const pl__backend *be;
+    void *b;
+    const pl_program *prog;
+    pl_task_id next_task;
+    uint64_t call_seq;
+    uint64_t next_comp;
+    pl__comp *root;
+    pl__task *ready_head, *ready_tail;
+    pl__task *waitfd_head, *waitfd_tail;
+    pl__task *dead;
+    pl__fdq *fds;
+    int nfds;
+    pl__task **readers;        /* RECV task per descriptor */
+    uint32_t slots_used, slots_max;
+    int live;
+    bool exiting;
+    int exit_code;
+    uint64_t trace;
+    pl__ref *refs;
+    uint32_t nrefs;
+};
+
+struct pl_ctx {
+    pl_rt *rt;
+    pl__task *self;
+    pl__comp *comp;
+    pl__task *emit_head, *emit_tail;  /* created in this call, to submit */
+    bool returned;
+    pl_result ret;
+    bool exit;
+    int exit_code;
+};
+
+/* task.c */
+pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
+                       const pl_handler *h, const void *mem, size_t len);
+void pl__task_finish(pl_rt *rt, pl__task *t);   /* cancel if held, then free later */
+void pl__task_free(pl__task *t);
+void pl__submit(pl_rt *rt, pl__task *t);
+void pl__ready_push(pl_rt *rt, pl__task *t);
+void pl__ready_error(pl_rt *rt, pl__task *t, int err);
+void pl__reap(pl_rt *rt);
+
+/* comp.c */
+pl__comp *pl__comp_new(pl_rt *rt, pl__comp *parent, pl__join *j, int side);
+void pl__comp_cancel(pl_rt *rt, pl__comp *c);   /* cancels tasks and kids, frees c */
+void pl__comp_return(pl_ctx *cx);                /* after a call that did pl_ret */
+void pl__comp_link(pl__comp *c, pl__task *t);
+void pl__comp_unlink(pl__task *t);
+
+/* fdq.c */
+pl__fdq *pl__fdq_get(pl_rt *rt, int fd);
+void pl__fdq_submit(pl_rt *rt, pl__task *t);     /* SEND or CLOSE */
+void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a);
+void pl__slot_take(pl_rt *rt, pl__task *t);
+void pl__slot_release(pl_rt *rt);
+void pl__slots_admit(pl_rt *rt);
+bool pl__reader_set(pl_rt *rt, int fd, pl__task *t);
+void pl__reader_clear(pl_rt *rt, pl__task *t);
+
+/* trace.c */
+void pl__trace_cmd(pl_rt *rt, const pl__task *t);
+void pl__trace_ans(pl_rt *rt, const pl__task *t, const pl_answer *a);
+
+static inline bool pl__cmd_is_stream(const pl_cmd *c)
+{
+    return c->kind == PL_CMD_LISTEN || c->kind == PL_CMD_RECV ||
+           c->kind == PL_CMD_READ_FILE || c->kind == PL_CMD_SIGNAL ||
+           (c->kind == PL_CMD_TIMER && c->every_ms > 0);
+}
+
+static inline bool pl__cmd_takes_slot(const pl_cmd *c)
+{
+    return c->kind == PL_CMD_LISTEN || c->kind == PL_CMD_CONNECT ||
+           c->kind == PL_CMD_OPEN || c->kind == PL_CMD_READ_FILE ||
+           c->kind == PL_CMD_READDIR;
+}
+
+#endif

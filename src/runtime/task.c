@@ -1,0 +1,199 @@
+/* task.c — tasks: creation, submission and the lifetime of each.
+ *
+ * A task is created during a handler call (state NEW), submitted in order
+ * once the call returns, and lives until its command has no more answers or
+ * its handler says PL_DONE. Finished tasks are kept on a dead list until the
+ * end of the loop turn, so that a backend still holding a pointer from the
+ * same turn never sees freed memory.
+ */
+#include "runtime/rt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_text(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    PL_ASSERT(d != NULL);
+    memcpy(d, s, len);
+    d[len] = 0;
+    return d;
+}
+
+static void copy_payload(pl__task *t, const pl_cmd *cmd)
+{
+    if (cmd->kind == PL_CMD_SEND) {
+        size_t total = 0;
+        for (int i = 0; i < cmd->iovcnt; i++)
+            total += cmd->iov[i].len;
+        t->data = malloc(total ? total : 1);
+        PL_ASSERT(t->data != NULL);
+        size_t off = 0;
+        for (int i = 0; i < cmd->iovcnt; i++) {
+            memcpy(t->data + off, cmd->iov[i].base, cmd->iov[i].len);
+            off += cmd->iov[i].len;
+        }
+        t->data_len = total;
+        t->cmd.iov = NULL;
+        t->cmd.iovcnt = 0;
+    }
+    const char *s = cmd->text ? cmd->text : cmd->host;
+    if (s != NULL) {
+        size_t len = cmd->len ? cmd->len : strlen(s);
+        t->str = dup_text(s, len);
+        t->cmd.len = len;
+        if (cmd->text)
+            t->cmd.text = t->str;
+        else
+            t->cmd.host = t->str;
+    }
+}
+
+pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
+                       const pl_handler *h, const void *mem, size_t len)
+{
+    PL_ASSERT(len <= PL_MEM_MAX);
+    PL_ASSERT(cmd->kind >= 0 && cmd->kind < PL_CMD_KIND_COUNT);
+    pl_rt *rt = cx->rt;
+    pl__task *t = calloc(1, sizeof *t + len);
+    PL_ASSERT(t != NULL);
+    t->id = rt->next_task++;
+    t->h = h;
+    t->cmd = *cmd;
+    t->mem_len = (uint32_t)len;
+    if (len)
+        memcpy(t->mem, mem, len);
+    copy_payload(t, cmd);
+    pl__comp_link(comp, t);
+    rt->live++;
+    return t;
+}
+
+void pl__task_free(pl__task *t)
+{
+    free(t->data);
+    free(t->str);
+    if (t->join != NULL)
+        free(t->join);
+    free(t);
+}
+
+void pl__ready_push(pl_rt *rt, pl__task *t)
+{
+    t->state = PL__T_READY;
+    t->q_next = NULL;
+    if (rt->ready_tail)
+        rt->ready_tail->q_next = t;
+    else
+        rt->ready_head = t;
+    rt->ready_tail = t;
+}
+
+void pl__ready_error(pl_rt *rt, pl__task *t, int err)
+{
+    PL_ASSERT(err < 0);
+    t->bk[0] = (uint64_t)(int64_t)err;
+    pl__ready_push(rt, t);
+}
+
+/* Remove t from whichever core queue holds it. */
+static void unqueue(pl__task **head, pl__task **tail, pl__task *t)
+{
+    pl__task *prev = NULL;
+    for (pl__task *q = *head; q; prev = q, q = q->q_next) {
+        if (q != t)
+            continue;
+        if (prev)
+            prev->q_next = q->q_next;
+        else
+            *head = q->q_next;
+        if (*tail == q)
+            *tail = prev;
+        return;
+    }
+}
+
+void pl__task_finish(pl_rt *rt, pl__task *t)
+{
+    if (t->state == PL__T_DEAD)
+        return;
+    switch (t->state) {
+    case PL__T_BACKEND:
+        if (t->cmd.kind == PL_CMD_SEND || t->cmd.kind == PL_CMD_SENDFILE ||
+            t->cmd.kind == PL_CMD_CLOSE)
+            pl__fdq_done(rt, t, NULL);
+        else
+            rt->be->cancel(rt->b, t);
+        break;
+    case PL__T_QUEUED:
+        pl__fdq_done(rt, t, NULL);
+        break;
+    case PL__T_WAIT_FD:
+        unqueue(&rt->waitfd_head, &rt->waitfd_tail, t);
+        break;
+    case PL__T_READY:
+        unqueue(&rt->ready_head, &rt->ready_tail, t);
+        break;
+    default:
+        break;
+    }
+    if (t->cmd.kind == PL_CMD_RECV)
+        pl__reader_clear(rt, t);
+    if (t->slot) {
+        t->slot = false;
+        pl__slot_release(rt);
+    }
+    pl__comp_unlink(t);
+    t->state = PL__T_DEAD;
+    t->q_next = rt->dead;
+    rt->dead = t;
+    rt->live--;
+    PL_ASSERT(rt->live >= 0);
+}
+
+void pl__reap(pl_rt *rt)
+{
+    while (rt->dead) {
+        pl__task *t = rt->dead;
+        rt->dead = t->q_next;
+        pl__task_free(t);
+    }
+}
+
+void pl__submit(pl_rt *rt, pl__task *t)
+{
+    PL_ASSERT(t->state == PL__T_NEW);
+    pl__trace_cmd(rt, t);
+    switch (t->cmd.kind) {
+    case PL_CMD_NONE:
+        pl__ready_push(rt, t);
+        return;
+    case PL_CMD_SEND:
+    case PL_CMD_SENDFILE:
+    case PL_CMD_CLOSE:
+        pl__fdq_submit(rt, t);
+        return;
+    case PL_CMD_RECV:
+        if (!pl__reader_set(rt, t->cmd.fd, t)) {
+            pl__ready_error(rt, t, -EBUSY);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    if (pl__cmd_takes_slot(&t->cmd)) {
+        t->state = PL__T_WAIT_FD;
+        t->q_next = NULL;
+        if (rt->waitfd_tail)
+            rt->waitfd_tail->q_next = t;
+        else
+            rt->waitfd_head = t;
+        rt->waitfd_tail = t;
+        pl__slots_admit(rt);
+        return;
+    }
+    t->state = PL__T_BACKEND;
+    rt->be->submit(rt->b, t);
+}
