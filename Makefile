@@ -50,7 +50,7 @@ deps:
 	@scripts/deps.sh
 
 unit: $(UNIT_BIN)
-	@scripts/run-unit.sh $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
 test: deps
 	@$(MAKE) --no-print-directory all check-purity

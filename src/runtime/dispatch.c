@@ -96,7 +96,7 @@ void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
 }
 
 /* Deliver the answers the core itself produces: START, join results, errors. */
-static void run_ready(pl_rt *rt)
+void pl__run_ready(pl_rt *rt)
 {
     while (rt->ready_head != NULL && !rt->exiting) {
         pl__task *t = rt->ready_head;
@@ -116,7 +116,7 @@ static void run_ready(pl_rt *rt)
     }
 }
 
-static void start(pl_rt *rt, const pl_program *p, const void *cfg)
+void pl__start(pl_rt *rt, const pl_program *p, const void *cfg)
 {
     pl_ctx cx = { .rt = rt, .self = NULL, .comp = rt->root };
     rt->call_seq++;
@@ -126,9 +126,9 @@ static void start(pl_rt *rt, const pl_program *p, const void *cfg)
 
 int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg)
 {
-    start(rt, p, cfg);
+    pl__start(rt, p, cfg);
     while (!rt->exiting) {
-        run_ready(rt);
+        pl__run_ready(rt);
         pl__reap(rt);
         if (rt->exiting || rt->live == 0)
             break;

@@ -43,6 +43,15 @@ struct pl_ctx {
     int exit_code;
 };
 
+/* dispatch.c, run.c */
+void pl__start(pl_rt *rt, const pl_program *p, const void *cfg);
+void pl__run_ready(pl_rt *rt);
+int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg);
+/* state: the backend's state when the caller made it, else NULL (create). */
+pl_rt *pl__rt_create(const pl_program *p, const pl__backend *be, void *state,
+                     const pl_run_opts *o);
+void pl__rt_destroy(pl_rt *rt);
+
 /* task.c */
 pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
                        const pl_handler *h, const void *mem, size_t len);

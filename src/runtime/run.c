@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
-int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg);
-
 _Noreturn void pl__assert_fail(const char *cond, const char *file, int line)
 {
     fprintf(stderr, "pluto: assertion failed: %s (%s:%d)\n", cond, file, line);
@@ -27,7 +25,7 @@ static uint32_t default_slots(const pl_run_opts *o)
     return o->max_open && o->max_open < limit ? o->max_open : limit;
 }
 
-static void teardown(pl_rt *rt)
+void pl__rt_destroy(pl_rt *rt)
 {
     rt->exiting = true;                 /* no queued command starts now */
     pl__comp_cancel(rt, rt->root);
@@ -41,24 +39,34 @@ static void teardown(pl_rt *rt)
     free(rt);
 }
 
-int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *o)
+pl_rt *pl__rt_create(const pl_program *p, const pl__backend *be, void *state,
+                     const pl_run_opts *o)
 {
-    PL_ASSERT(p != NULL && o != NULL);
+    PL_ASSERT(p != NULL && be != NULL && o != NULL);
     pl_rt *rt = calloc(1, sizeof *rt);
     PL_ASSERT(rt != NULL);
     rt->prog = p;
     rt->next_task = 1;
     rt->next_comp = 1;
     rt->slots_max = default_slots(o);
-    rt->be = o->backend == PL_BACKEND_SIM ? &pl__backend_sim : &pl__backend_epoll;
-    rt->b = rt->be->create(rt, o);
+    rt->be = be;
+    rt->b = state ? state : be->create(rt, o);
     if (rt->b == NULL) {
         free(rt);
-        return 1;
+        return NULL;
     }
     rt->root = pl__comp_new(rt, NULL, NULL, 0);
+    return rt;
+}
+
+int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *o)
+{
+    const pl__backend *be = o->backend == PL_BACKEND_SIM ? &pl__backend_sim : &pl__backend_epoll;
+    pl_rt *rt = pl__rt_create(p, be, NULL, o);
+    if (rt == NULL)
+        return 1;
     int code = pl__loop(rt, p, cfg);
     rt->be->finish(rt->b, code);
-    teardown(rt);
+    pl__rt_destroy(rt);
     return code;
 }

@@ -1,0 +1,24 @@
+#!/bin/sh
+# check-purity.sh OBJ... — fail when a pure module reaches for the OS.
+#
+# Handlers must be functions of (memory, answer, shared refs): an object of a
+# pure module (the apps) may not reference system calls, the clock, random
+# numbers or stdio streams, and may not keep writable globals.
+status=0
+FORBIDDEN='^(read|write|pread|pwrite|readv|writev|open|openat|openat2|close|socket|bind|listen|accept|accept4|connect|send|sendto|sendmsg|recv|recvfrom|recvmsg|sendfile|splice|epoll_.*|poll|select|ioctl|fcntl|mmap|munmap|fork|exec.*|kill|signal|sigaction|time|clock_gettime|gettimeofday|clock|nanosleep|sleep|usleep|rand|random|srand|srandom|rand_r|drand48|getrandom|getpid|getenv|setenv|printf|fprintf|puts|fputs|fwrite|fread|fopen|fclose|fflush|perror|syscall|exit|_exit|abort|stat|fstat|lstat|fstatat|opendir|readdir|io_uring_.*)$'
+for obj in "$@"; do
+    bad=$(nm -u "$obj" | awk '{print $2}' | sed 's/@.*//' | grep -E "$FORBIDDEN")
+    if [ -n "$bad" ]; then
+        echo "check-purity: $obj references OS calls: $(echo $bad)" >&2
+        status=1
+    fi
+    # Writable sections only: .data.rel.ro is read-only once relocated.
+    globals=$(objdump -t "$obj" | awk '$4 ~ /^\.(data|bss)/ && $4 !~ /^\.data\.rel\.ro/ \
+        && $3 == "O" {print $NF}')
+    if [ -n "$globals" ]; then
+        echo "check-purity: $obj has writable globals: $(echo $globals)" >&2
+        status=1
+    fi
+done
+[ $status -eq 0 ] && echo "check-purity: $# pure objects clean"
+exit $status

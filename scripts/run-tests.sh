@@ -1,0 +1,68 @@
+#!/bin/bash
+# run-tests.sh BUILD UNIT_BIN... — run every test suite and print one summary.
+#
+# Suites: the Criterion unit and scenario tests, the purity check's own test,
+# the simulator tests and the black-box tests against the real binary. Each
+# suite's result is folded into the last line: "N passed, N failed".
+set -u
+BUILD=$1
+shift
+passed=0
+failed=0
+failures=()
+
+count_criterion() {    # "Synthesis: Tested: 12 | Passing: 12 | Failing: 0 | Crashing: 0"
+    local line=$1 name=$2
+    local t p
+    t=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line")
+    p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line")
+    passed=$((passed + ${p:-0}))
+    if [ -z "$t" ] || [ "${t:-0}" != "${p:-x}" ]; then
+        failed=$((failed + ${t:-1} - ${p:-0}))
+        failures+=("$name")
+    fi
+}
+
+count_script() {       # "N passed, N failed"
+    local out=$1 rc=$2 name=$3
+    local line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
+    p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$line")
+    f=$(sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    if [ "$rc" -ne 0 ] || [ -z "$line" ] || [ "${f:-1}" -ne 0 ]; then
+        [ -z "$line" ] && failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+for bin in "$@"; do
+    echo "== $(basename "$bin")"
+    out=$("$bin" --jobs=2 2>&1)
+    echo "$out" | tail -n 30
+    count_criterion "$(grep 'Synthesis' <<<"$out" | tail -1)" "$(basename "$bin")"
+done
+
+echo "== purity check rejects an impure module"
+mkdir -p "$BUILD/tests"
+${CC:-cc} -c tests/purity/impure.c -o "$BUILD/tests/impure.o"
+if ! scripts/check-purity.sh "$BUILD/tests/impure.o" >/dev/null 2>&1; then
+    passed=$((passed + 1)); echo "ok - impure object rejected"
+else
+    failed=$((failed + 1)); failures+=("purity"); echo "not ok - impure object accepted"
+fi
+
+for t in tests/sim/*.sh tests/blackbox/*.sh; do
+    [ -e "$t" ] || continue
+    echo "== $t"
+    out=$(bash "$t" "$BUILD" 2>&1)
+    rc=$?
+    echo "$out" | tail -n 40
+    count_script "$out" "$rc" "$t"
+done
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
