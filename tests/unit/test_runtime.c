@@ -244,3 +244,38 @@ Test(slots, descriptor_creating_commands_wait_for_a_free_slot)
     cr_assert_str_eq(pl_harness_cmd(h, 5)->cmd.text, "f4");
     pl_harness_destroy(h);
 }
+
+/* A million idle tasks fit: each is a timer an hour away; a short timer exits. */
+static pl_verdict on_idle(pl_ctx *cx, void *mem, const pl_answer *a) { return PL_DONE; }
+static PL_HANDLER(h_idle, on_idle);
+
+static pl_verdict on_quit(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    pl_exit(cx, 7);
+    return PL_DONE;
+}
+static PL_HANDLER(h_quit, on_quit);
+
+static void million_start(pl_ctx *cx, const void *cfg)
+{
+    pl_cmd hour = pl_cmd_timer(3600 * 1000, 0), soon = pl_cmd_timer(1, 0);
+    for (uint32_t i = 0; i < 1000000; i++)
+        pl_send(cx, &hour, &h_idle, &i, sizeof i);
+    pl_send(cx, &soon, &h_quit, NULL, 0);
+}
+
+static const pl_program million_prog = { .name = "t", .start = million_start };
+
+#include <sys/resource.h>
+
+Test(tasks, a_million_idle_tasks_fit_in_memory, .timeout = 60)
+{
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    pl_run_opts o = { .backend = PL_BACKEND_EPOLL };
+    cr_assert_eq(pl_run(&million_prog, NULL, &o), 7);
+    getrusage(RUSAGE_SELF, &after);
+    long grew_kb = after.ru_maxrss - before.ru_maxrss;
+    /* About 300 bytes a task; allow for allocator slack, not for a leak per task. */
+    cr_assert_lt(grew_kb, 600 * 1024, "peak RSS grew by %ld KiB", grew_kb);
+}
