@@ -282,6 +282,9 @@ typedef struct pl_sim_opts {
     int faults;             /* inject faults (default on) */
     int verbose;            /* print the trace, one line per event */
     uint32_t files;         /* simulated files (walk) */
+    const char *scenario;   /* the program's name: "echo" gets simulated clients and
+                             * the echo check, "walk" the tree check, others neither;
+                             * NULL: both, where they apply */
 } pl_sim_opts;
 
 struct pl_run_opts {

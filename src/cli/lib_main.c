@@ -20,7 +20,7 @@ static const char SIM_HELP[] =
     "  --files N      files in the simulated tree (default 200)\n"
     "  --no-faults    inject no faults (resets, EMFILE, EIO, short writes)\n"
     "  --max-open N   descriptors the program may hold (default 64)\n"
-    "  --verbose      print every log line of the program\n";
+    "  --verbose      print one line per answer delivered\n";
 
 static int number(const char *s, uint64_t *out)
 {
@@ -70,6 +70,7 @@ static int sim_options(pl_run_opts *o, int *argc, char **argv, const char *argv0
 int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, int sim)
 {
     pl_run_opts o = { .backend = sim ? PL_BACKEND_SIM : PL_BACKEND_EPOLL };
+    o.sim.scenario = p->name;
     if (sim && sim_options(&o, &argc, argv, argv0) != 0)
         return 2;
     for (int i = 0; i < argc; i++) {

@@ -116,6 +116,9 @@ bool pl__fdq_is_open(const pl_rt *rt, int fd);
 uint64_t pl__trace_hash(const pl_rt *rt);
 bool pl__exiting(const pl_rt *rt);
 int pl__live_tasks(const pl_rt *rt);
+/* The backend's own checks failed (sim: an invariant was violated); call it
+ * from finish(). pl_run then returns 3, whatever the program's exit code. */
+void pl__checks_failed(pl_rt *rt);
 
 /* Trace: the core hashes every command it submits and every answer it
  * delivers; backends may add their own events. */

@@ -27,6 +27,7 @@ struct pl_rt {
     int live;
     bool exiting;
     int exit_code;
+    bool checks_failed;        /* a backend's checks failed: pl_run returns 3 */
     uint64_t trace;
     pl__ref *refs;
     uint32_t nrefs;

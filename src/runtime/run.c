@@ -25,6 +25,8 @@ static uint32_t default_slots(const pl_run_opts *o)
     return o->max_open && o->max_open < limit ? o->max_open : limit;
 }
 
+void pl__checks_failed(pl_rt *rt) { rt->checks_failed = true; }
+
 void pl__rt_destroy(pl_rt *rt)
 {
     rt->exiting = true;                 /* no queued command starts now */
@@ -67,6 +69,8 @@ int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *o)
         return 1;
     int code = pl__loop(rt, p, cfg);
     rt->be->finish(rt->b, code);
+    if (rt->checks_failed)
+        code = 3;
     pl__rt_destroy(rt);
     return code;
 }
