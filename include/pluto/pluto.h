@@ -44,6 +44,7 @@ enum { PL_MEM_MAX = 1 << 20 };      /* largest private memory, bytes */
 enum { PL_RESULT_MAX = 64 };        /* largest computation result, bytes */
 enum { PL_LOG_MAX = 4096 };         /* longest log line, bytes */
 enum { PL_PATH_MAX = 4096 };        /* longest path in a command, bytes */
+enum { PL_DIR_PAGE = 64 * 1024 };   /* default READDIR page, bytes of packed entries */
 
 /* Special directory handles for path commands. */
 enum { PL_DIR_CWD = -100 };
@@ -65,7 +66,7 @@ typedef enum pl_cmd_kind {
     PL_CMD_OPEN,        /* open path beneath dir (no escape)        -> PL_ANS_OPENED */
     PL_CMD_STAT,        /* stat path beneath dir                    -> PL_ANS_STAT */
     PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks        -> PL_ANS_DATA each, eof on last, stream */
-    PL_CMD_READDIR,     /* entries of a directory beneath dir       -> PL_ANS_DIR */
+    PL_CMD_READDIR,     /* a page of a directory's entries          -> PL_ANS_DIR (next: where to go on) */
     PL_CMD_KIND_COUNT
 } pl_cmd_kind;
 
@@ -92,8 +93,8 @@ typedef struct pl_cmd {
     const pl_iov *iov;      /* SEND: segments, copied */
     int iovcnt;
     int file_fd;            /* SENDFILE: the file */
-    uint64_t offset;        /* SENDFILE */
-    uint64_t count;         /* SENDFILE */
+    uint64_t offset;        /* SENDFILE; READDIR: cookie to continue from (0: start) */
+    uint64_t count;         /* SENDFILE; READDIR: page size in bytes (0: PL_DIR_PAGE) */
     uint64_t after_ms;      /* TIMER */
     uint64_t every_ms;      /* TIMER: 0 for a one-shot timer */
 } pl_cmd;
@@ -123,6 +124,9 @@ static inline pl_cmd pl_cmd_read_file(int dir, const char *path)
 { pl_cmd c = {0}; c.kind = PL_CMD_READ_FILE; c.dir = dir; c.text = path; return c; }
 static inline pl_cmd pl_cmd_readdir(int dir, const char *path)
 { pl_cmd c = {0}; c.kind = PL_CMD_READDIR; c.dir = dir; c.text = path; return c; }
+/* The page after the one whose answer gave `next`. */
+static inline pl_cmd pl_cmd_readdir_from(int dir, const char *path, uint64_t next)
+{ pl_cmd c = pl_cmd_readdir(dir, path); c.offset = next; return c; }
 
 /* ---- answers ----------------------------------------------------------- */
 
@@ -167,6 +171,7 @@ typedef struct pl_answer {
     const uint8_t *data;        /* DATA, DIR: runtime-owned, valid during the call */
     size_t len;                 /* DATA: bytes; DIR: bytes of packed entries */
     uint64_t n;                 /* SENT: bytes; DIR: entry count; TICK: tick number */
+    uint64_t next;              /* DIR: cookie of the next page, 0 after the last page */
     int eof;                    /* DATA of READ_FILE: last chunk */
     int64_t wall_ns, mono_ns;   /* TIME */
     pl_stat st;                 /* STAT, and OPENED */
@@ -175,7 +180,10 @@ typedef struct pl_answer {
 } pl_answer;
 
 /* Directory entries are packed as: 1 byte pl_ftype, name, NUL. Iterate with
- * pl_dirent_next(&pos, ans, &type), which returns NULL after the last. */
+ * pl_dirent_next(&pos, ans, &type), which returns NULL after the last. A
+ * READDIR answer holds one page (at most the page size, but always at least
+ * one entry); ans->next, when not 0, continues with pl_cmd_readdir_from().
+ * "." and ".." are never listed. */
 const char *pl_dirent_next(size_t *pos, const pl_answer *ans, pl_ftype *type);
 
 /* ---- handlers ---------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* walk.c — read every file under a directory concurrently, by recursive Join.
  *
- *   walk(dir)      = readdir(dir), then list(entries)
+ *   walk(dir)      = readdir(dir) one page at a time: list(page) for the last
+ *                    page, join(list(page), walk(rest of dir)) before it
  *   list([])       = ret 0
  *   list([e])      = walk(e) if e is a directory, read(e) if a file
  *   list(es)       = join(list(left half), list(right half)), then ret the sum
@@ -54,6 +55,18 @@ static pl_verdict on_file(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_file, on_file);
 
+static pl_verdict on_sum(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    walk_res x = res_of(&a->res[0]), y = res_of(&a->res[1]);
+    ret_res(cx, x.files + y.files, x.bytes + y.bytes, x.errors + y.errors);
+    return PL_DONE;
+}
+static PL_HANDLER(h_sum, on_sum);
+
+static pl_start list_start(int root, const char *path, const uint8_t *ents, size_t len,
+                           uint32_t count, list_mem **out);
+static const pl_handler h_dir;
+
 static pl_verdict on_dir(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     const dir_mem *d = mem;
@@ -61,7 +74,16 @@ static pl_verdict on_dir(pl_ctx *cx, void *mem, const pl_answer *a)
         ret_res(cx, 0, 0, 1);
         return PL_DONE;
     }
-    walk_list(cx, d->root, d->path, a->data, a->len, (uint32_t)a->n);
+    if (a->next == 0) {
+        walk_list(cx, d->root, d->path, a->data, a->len, (uint32_t)a->n);
+        return PL_DONE;
+    }
+    list_mem *l;
+    pl_start page = list_start(d->root, d->path, a->data, a->len, (uint32_t)a->n, &l);
+    pl_start rest = { pl_cmd_readdir_from(d->root, d->path, a->next), &h_dir, d,
+                      sizeof *d + strlen(d->path) + 1 };
+    pl_join(cx, &page, &rest, &h_sum, NULL, 0);
+    free(l);
     return PL_DONE;
 }
 static PL_HANDLER(h_dir, on_dir);
@@ -74,14 +96,6 @@ static pl_verdict on_list(pl_ctx *cx, void *mem, const pl_answer *a)
     return PL_DONE;
 }
 static PL_HANDLER(h_list, on_list);
-
-static pl_verdict on_sum(pl_ctx *cx, void *mem, const pl_answer *a)
-{
-    walk_res x = res_of(&a->res[0]), y = res_of(&a->res[1]);
-    ret_res(cx, x.files + y.files, x.bytes + y.bytes, x.errors + y.errors);
-    return PL_DONE;
-}
-static PL_HANDLER(h_sum, on_sum);
 
 static pl_verdict on_forward(pl_ctx *cx, void *mem, const pl_answer *a)
 {

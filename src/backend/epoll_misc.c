@@ -76,10 +76,19 @@ static void perform_file(ep *e, pl__task *t)
             close(fd);
         break;
     }
-    case PL_CMD_READDIR:
-        a.err = pl__os_readdir(t->cmd.dir, t->cmd.text, &buf, &a.len, &a.n);
-        a.data = buf;
+    case PL_CMD_READDIR: {
+        pl__dirpage pg;
+        a.err = pl__os_readdir(t->cmd.dir, t->cmd.text, t->cmd.offset,
+                               t->cmd.count ? t->cmd.count : PL_DIR_PAGE, &pg);
+        if (a.err == 0) {
+            buf = pg.buf;
+            a.data = buf;
+            a.len = pg.len;
+            a.n = pg.count;
+            a.next = pg.next;
+        }
         break;
+    }
     default:
         PL_ASSERT(!"not a file command");
     }

@@ -94,7 +94,9 @@ static int put_entry(uint8_t **buf, size_t *len, size_t *cap, pl_ftype t, const 
     return 0;
 }
 
-int pl__os_readdir(int dir, const char *path, uint8_t **buf, size_t *len, uint64_t *count)
+/* Directory cookies are the kernel's d_off values (telldir): stable for an
+ * unchanged directory across opens, as NFS relies on. */
+int pl__os_readdir(int dir, const char *path, uint64_t cookie, size_t page, pl__dirpage *out)
 {
     int fd = pl__os_open_beneath(dir, path, PL_OPEN_DIR);
     if (fd < 0)
@@ -105,27 +107,33 @@ int pl__os_readdir(int dir, const char *path, uint8_t **buf, size_t *len, uint64
         close(fd);
         return err;
     }
+    if (cookie != 0)
+        seekdir(d, (long)cookie);
     size_t cap = 0;
-    *buf = NULL;
-    *len = 0;
-    *count = 0;
+    *out = (pl__dirpage){ 0 };
     int err = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        err = put_entry(buf, len, &cap, dtype(e, fd), e->d_name);
+        if (out->count > 0 && out->len + strlen(e->d_name) + 2 > page)
+            break;                      /* full: the next page starts at e */
+        err = put_entry(&out->buf, &out->len, &cap, dtype(e, fd), e->d_name);
         if (err)
             break;
-        (*count)++;
+        out->count++;
+        out->next = (uint64_t)telldir(d);
+        errno = 0;
     }
-    if (err == 0 && errno != 0)
+    if (e == NULL)
+        out->next = 0;                  /* reached the end */
+    if (err == 0 && e == NULL && errno != 0)
         err = -errno;
     closedir(d);
     if (err) {
-        free(*buf);
-        *buf = NULL;
+        free(out->buf);
+        out->buf = NULL;
     }
     return err;
 }

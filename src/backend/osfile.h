@@ -12,8 +12,15 @@ enum { PL__OPEN_PATH = 1 << 8 };   /* O_PATH: for stat */
 int pl__os_open_beneath(int dir, const char *path, int flags);
 int pl__os_fstat(int fd, pl_stat *st);
 void pl__os_fill_stat(pl_stat *st, const struct stat *s);
-/* Read a directory's entries packed as pl_dirent_next() expects. On success
+/* Read one page of a directory's entries, packed as pl_dirent_next()
+ * expects, from cookie (0: the start) up to page bytes (at least one entry).
+ * *next is the cookie of the following page, 0 after the last. On success
  * *buf is malloc'd (or NULL when empty) and the caller frees it. */
-int pl__os_readdir(int dir, const char *path, uint8_t **buf, size_t *len, uint64_t *count);
+typedef struct pl__dirpage {
+    uint8_t *buf;
+    size_t len;
+    uint64_t count, next;
+} pl__dirpage;
+int pl__os_readdir(int dir, const char *path, uint64_t cookie, size_t page, pl__dirpage *out);
 
 #endif

@@ -178,13 +178,26 @@ static void open_step(sim_world *w, sim_op *op)
     sim_final(w, op, &a);
 }
 
+/* One page of entries: the cookie is how many entries earlier pages held.
+ * Pages are cut at a random size, so paging is exercised in every tree. */
 static void readdir_step(sim_world *w, sim_op *op)
 {
     pl_answer a = { .kind = PL_ANS_DIR };
     int d = lookup(w, op->t, true);
     a.err = d < 0 ? d : w->nodes[d].type != PL_FT_DIR ? -ENOTDIR : 0;
-    for (int c = a.err ? -1 : w->nodes[d].child; c >= 0; c = w->nodes[c].next) {
+    uint64_t skip = op->t->cmd.offset, index = 0;
+    size_t page = op->t->cmd.count ? op->t->cmd.count : PL_DIR_PAGE;
+    size_t cut = 16 + (size_t)sim_below(w, 512);
+    if (cut < page)
+        page = cut;
+    for (int c = a.err ? -1 : w->nodes[d].child; c >= 0; c = w->nodes[c].next, index++) {
         size_t n = strlen(w->nodes[c].name) + 2;
+        if (index < skip)
+            continue;
+        if (a.n > 0 && a.len + n > page) {
+            a.next = index;
+            break;
+        }
         if (a.len + n > w->dircap) {
             w->dircap = w->dircap ? w->dircap * 2 : 4096;
             w->dirbuf = realloc(w->dirbuf, w->dircap);

@@ -108,3 +108,25 @@ Test(walk, bad_arguments_are_usage_errors)
     cr_assert_eq(pl_app_walk.parse(cfg, 3, zero, err, sizeof err), 2);
     cr_assert_eq(pl_app_walk.parse(cfg, 2, two, err, sizeof err), 2);
 }
+
+Test(walk, a_directory_is_read_one_page_at_a_time)
+{
+    pl_harness *h = start_walk("site");
+    answer(h, pl_harness_cmd(h, 0)->task, (pl_answer){ .kind = PL_ANS_OPENED, .fd = 3 });
+    uint8_t buf[64];
+    pl_ftype t[] = { PL_FT_FILE };
+    const char *n1[] = { "p1" }, *n2[] = { "p2" };
+    pl_answer first = dir_ans(buf, 1, t, n1);
+    first.next = 77;
+    answer(h, pl_harness_cmd(h, 1)->task, first);
+    /* The page's file and the rest of the directory, from the cookie. */
+    const pl_hcmd *rest = find_cmd(h, 2, PL_CMD_READDIR);
+    cr_assert_not_null(rest);
+    cr_assert_eq(rest->cmd.offset, 77);
+    cr_assert_str_eq(rest->cmd.text, "");
+    read_file(h, find_cmd(h, 2, PL_CMD_READ_FILE), "p1", 4);
+    answer(h, rest->task, dir_ans(buf, 1, t, n2));
+    read_file(h, pl_harness_cmd(h, pl_harness_count(h) - 1), "p2", 6);
+    expect_log(h, pl_harness_count(h) - 1, "files 2 bytes 10");
+    pl_harness_destroy(h);
+}
