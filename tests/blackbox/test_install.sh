@@ -26,7 +26,11 @@ done
 sed -n '/^## Writing your own server/,/^## Tests/p' README.md |
     awk '/^```c$/ {on=1; next} /^```$/ {on=0} on' > "$tmp/myserver.c"
 export PKG_CONFIG_PATH="$tmp/root/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
-if ${CC:-cc} "$tmp/myserver.c" $(pkg-config --cflags --libs pluto) -o "$tmp/myserver" \
+cc=${CC:-cc} san=""
+if nm "$tmp/root/usr/lib/libpluto.a" 2>/dev/null | grep -q __asan_; then
+    cc=clang san="-fsanitize=address,undefined"     # the library of `make asan`
+fi
+if $cc $san "$tmp/myserver.c" $(pkg-config --cflags --libs pluto) -o "$tmp/myserver" \
         2>"$tmp/cc.log"; then
     ok "README example builds with pkg-config"
 else
@@ -38,7 +42,7 @@ if [ -x "$tmp/myserver" ]; then
     pid=$!
     got=""
     for _ in $(seq 50); do
-        if exec 3<>/dev/tcp/127.0.0.1/9000 2>/dev/null; then
+        if { exec 3<>/dev/tcp/127.0.0.1/9000; } 2>/dev/null; then
             printf 'ping' >&3
             read -r -t 2 -n 4 got <&3
             exec 3>&-
