@@ -77,8 +77,8 @@ wait_listening() {
     SRV_PORT=""
     for i in $(seq 50); do
         line=$(head -n 1 "$TMP/$name.out")
-        if [[ $line =~ ^echo\ listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]; then
-            SRV_PORT=${BASH_REMATCH[1]}
+        if [[ $line =~ ^echo\ listening\ on\ (127\.0\.0\.1|\[::1?\]):([0-9]+)$ ]]; then
+            SRV_PORT=${BASH_REMATCH[2]}
             return 0
         fi
         kill -0 "$SRV_PID" 2>/dev/null || break
@@ -255,6 +255,16 @@ if start_server sig2; then
     stop_server sig2 TERM 15
 else
     not_ok "sig2: server starts"
+fi
+
+# ---- IPv6 on ::1 (tests listen on loopback only, so not on dual-stack ::) ------------
+if start_server v6 --bind ::1; then
+    check "v6: prints the address in brackets" grep -q '^echo listening on \[::1\]:' "$TMP/v6.out"
+    check "v6: 20 clients x 100 KiB over ::1" \
+        timeout -k 2 60 "$LOAD" ::1 "$SRV_PORT" 20 102400 "$SEED"
+    stop_server v6 TERM 15
+else
+    not_ok "v6: server starts on ::1"
 fi
 
 # ---- argument errors -------------------------------------------------------------
