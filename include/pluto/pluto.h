@@ -51,22 +51,23 @@ enum { PL_DIR_CWD = -100 };
 
 /* ---- commands ---------------------------------------------------------- */
 
+/* Each command, what it does, and the answers it gets. */
 typedef enum pl_cmd_kind {
-    PL_CMD_NONE = 0,    /* no I/O: the handler is called once with PL_ANS_START */
-    PL_CMD_LOG,         /* one line to stdout (flags PL_LOG_ERR: stderr) -> PL_ANS_DONE */
-    PL_CMD_TIME,        /* wall and monotonic clocks                -> PL_ANS_TIME */
-    PL_CMD_TIMER,       /* after after_ms, then every every_ms      -> PL_ANS_TICK, stream if every_ms */
-    PL_CMD_SIGNAL,      /* deliveries of signal signo               -> PL_ANS_SIGNAL, stream */
-    PL_CMD_LISTEN,      /* TCP listener on host:port                -> PL_ANS_LISTENING, then PL_ANS_CLIENT each, stream */
-    PL_CMD_CONNECT,     /* TCP connection to host:port              -> PL_ANS_CONNECTED */
-    PL_CMD_RECV,        /* bytes from fd                            -> PL_ANS_DATA each chunk, len 0 at end, stream */
-    PL_CMD_SEND,        /* bytes to fd, in order per fd             -> PL_ANS_SENT once all are written */
-    PL_CMD_SENDFILE,    /* file range to a socket                   -> PL_ANS_SENT */
-    PL_CMD_CLOSE,       /* close fd after the sends queued before it -> PL_ANS_DONE */
-    PL_CMD_OPEN,        /* open path beneath dir (no escape)        -> PL_ANS_OPENED */
-    PL_CMD_STAT,        /* stat path beneath dir                    -> PL_ANS_STAT */
-    PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks        -> PL_ANS_DATA each, eof on last, stream */
-    PL_CMD_READDIR,     /* a page of a directory's entries          -> PL_ANS_DIR (next: where to go on) */
+    PL_CMD_NONE = 0,    /* no I/O: called once with START */
+    PL_CMD_LOG,         /* a line to stdout (PL_LOG_ERR: stderr)     -> DONE */
+    PL_CMD_TIME,        /* wall and monotonic clocks                 -> TIME */
+    PL_CMD_TIMER,       /* after after_ms, then every every_ms       -> TICK (stream if every) */
+    PL_CMD_SIGNAL,      /* deliveries of signal signo                -> SIGNAL each (stream) */
+    PL_CMD_LISTEN,      /* TCP listener on host:port                 -> LISTENING, CLIENT each */
+    PL_CMD_CONNECT,     /* TCP connection to host:port               -> CONNECTED */
+    PL_CMD_RECV,        /* bytes from fd                             -> DATA each, len 0 at end */
+    PL_CMD_SEND,        /* bytes to fd, in order per fd              -> SENT once all written */
+    PL_CMD_SENDFILE,    /* file range to a socket                    -> SENT */
+    PL_CMD_CLOSE,       /* close fd after the sends queued before it -> DONE */
+    PL_CMD_OPEN,        /* open path beneath dir (no escape)         -> OPENED */
+    PL_CMD_STAT,        /* stat path beneath dir                     -> STAT */
+    PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks         -> DATA each, eof on last */
+    PL_CMD_READDIR,     /* a page of a directory's entries           -> DIR (next: go on) */
     PL_CMD_KIND_COUNT
 } pl_cmd_kind;
 
@@ -99,31 +100,35 @@ typedef struct pl_cmd {
     uint64_t every_ms;      /* TIMER: 0 for a one-shot timer */
 } pl_cmd;
 
-static inline pl_cmd pl_cmd_none(void) { pl_cmd c = {0}; c.kind = PL_CMD_NONE; return c; }
-static inline pl_cmd pl_cmd_log(const char *text) { pl_cmd c = {0}; c.kind = PL_CMD_LOG; c.text = text; return c; }
-static inline pl_cmd pl_cmd_time(void) { pl_cmd c = {0}; c.kind = PL_CMD_TIME; return c; }
+static inline pl_cmd pl_cmd_none(void) { return (pl_cmd){ .kind = PL_CMD_NONE }; }
+static inline pl_cmd pl_cmd_log(const char *text)
+{ return (pl_cmd){ .kind = PL_CMD_LOG, .text = text }; }
+static inline pl_cmd pl_cmd_time(void) { return (pl_cmd){ .kind = PL_CMD_TIME }; }
 static inline pl_cmd pl_cmd_timer(uint64_t after_ms, uint64_t every_ms)
-{ pl_cmd c = {0}; c.kind = PL_CMD_TIMER; c.after_ms = after_ms; c.every_ms = every_ms; return c; }
-static inline pl_cmd pl_cmd_signal(int signo) { pl_cmd c = {0}; c.kind = PL_CMD_SIGNAL; c.signo = signo; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_TIMER, .after_ms = after_ms, .every_ms = every_ms }; }
+static inline pl_cmd pl_cmd_signal(int signo)
+{ return (pl_cmd){ .kind = PL_CMD_SIGNAL, .signo = signo }; }
 static inline pl_cmd pl_cmd_listen(const char *host, uint16_t port)
-{ pl_cmd c = {0}; c.kind = PL_CMD_LISTEN; c.host = host; c.port = port; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_LISTEN, .host = host, .port = port }; }
 static inline pl_cmd pl_cmd_connect(const char *host, uint16_t port)
-{ pl_cmd c = {0}; c.kind = PL_CMD_CONNECT; c.host = host; c.port = port; return c; }
-static inline pl_cmd pl_cmd_recv(int fd) { pl_cmd c = {0}; c.kind = PL_CMD_RECV; c.fd = fd; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_CONNECT, .host = host, .port = port }; }
+static inline pl_cmd pl_cmd_recv(int fd) { return (pl_cmd){ .kind = PL_CMD_RECV, .fd = fd }; }
 static inline pl_cmd pl_cmd_writev(int fd, const pl_iov *iov, int iovcnt)
-{ pl_cmd c = {0}; c.kind = PL_CMD_SEND; c.fd = fd; c.iov = iov; c.iovcnt = iovcnt; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_SEND, .fd = fd, .iov = iov, .iovcnt = iovcnt }; }
 static inline pl_cmd pl_cmd_sendfile(int sock, int file_fd, uint64_t offset, uint64_t count)
-{ pl_cmd c = {0}; c.kind = PL_CMD_SENDFILE; c.fd = sock; c.file_fd = file_fd;
-  c.offset = offset; c.count = count; return c; }
-static inline pl_cmd pl_cmd_close(int fd) { pl_cmd c = {0}; c.kind = PL_CMD_CLOSE; c.fd = fd; return c; }
+{
+    return (pl_cmd){ .kind = PL_CMD_SENDFILE, .fd = sock, .file_fd = file_fd,
+                     .offset = offset, .count = count };
+}
+static inline pl_cmd pl_cmd_close(int fd) { return (pl_cmd){ .kind = PL_CMD_CLOSE, .fd = fd }; }
 static inline pl_cmd pl_cmd_open(int dir, const char *path, int flags)
-{ pl_cmd c = {0}; c.kind = PL_CMD_OPEN; c.dir = dir; c.text = path; c.flags = flags; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_OPEN, .dir = dir, .text = path, .flags = flags }; }
 static inline pl_cmd pl_cmd_stat(int dir, const char *path)
-{ pl_cmd c = {0}; c.kind = PL_CMD_STAT; c.dir = dir; c.text = path; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_STAT, .dir = dir, .text = path }; }
 static inline pl_cmd pl_cmd_read_file(int dir, const char *path)
-{ pl_cmd c = {0}; c.kind = PL_CMD_READ_FILE; c.dir = dir; c.text = path; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_READ_FILE, .dir = dir, .text = path }; }
 static inline pl_cmd pl_cmd_readdir(int dir, const char *path)
-{ pl_cmd c = {0}; c.kind = PL_CMD_READDIR; c.dir = dir; c.text = path; return c; }
+{ return (pl_cmd){ .kind = PL_CMD_READDIR, .dir = dir, .text = path }; }
 /* The page after the one whose answer gave `next`. */
 static inline pl_cmd pl_cmd_readdir_from(int dir, const char *path, uint64_t next)
 { pl_cmd c = pl_cmd_readdir(dir, path); c.offset = next; return c; }

@@ -50,7 +50,8 @@ if [ -x "$tmp/myserver" ]; then
         fi
         sleep 0.1
     done
-    [ "$got" = "ping" ] && ok "the example server echoes" || no "the example server echoes (got '$got')"
+    if [ "$got" = "ping" ]; then ok "the example server echoes"
+    else no "the example server echoes (got '$got')"; fi
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
     "$tmp/myserver" --version | grep -q "myserver 1.0" && ok "the example gets --version" \
         || no "the example gets --version"
