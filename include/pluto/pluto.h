@@ -272,7 +272,9 @@ typedef struct pl_program {
     const char *version;
     const char *summary;            /* one line for --help */
     const char *usage;              /* "[PORT]" */
-    const pl_handler *const *handlers;  /* registry, NULL-terminated */
+    /* Registry, NULL-terminated: names must be unique, and when a registry is
+     * given every handler the program uses must be in it (checked). */
+    const pl_handler *const *handlers;
     size_t cfg_size;
     /* Parse arguments (pure) into cfg; on error write a message to err and
      * return non-zero. */
@@ -283,6 +285,9 @@ typedef struct pl_program {
      * open descriptors). */
     void (*tune)(const void *cfg, pl_run_opts *o);
 } pl_program;
+
+/* The handler registered under name in p's registry, or NULL. */
+const pl_handler *pl_program_handler(const pl_program *p, const char *name);
 
 /* ---- running ----------------------------------------------------------- */
 

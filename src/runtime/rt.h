@@ -53,6 +53,10 @@ pl_rt *pl__rt_create(const pl_program *p, const pl__backend *be, void *state,
                      const pl_run_opts *o);
 void pl__rt_destroy(pl_rt *rt);
 
+/* registry.c */
+bool pl__registered(const pl_program *p, const pl_handler *h);
+void pl__registry_check(const pl_program *p);
+
 /* task.c */
 pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
                        const pl_handler *h, const void *mem, size_t len);

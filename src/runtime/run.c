@@ -45,6 +45,7 @@ pl_rt *pl__rt_create(const pl_program *p, const pl__backend *be, void *state,
                      const pl_run_opts *o)
 {
     PL_ASSERT(p != NULL && be != NULL && o != NULL);
+    pl__registry_check(p);
     pl_rt *rt = calloc(1, sizeof *rt);
     PL_ASSERT(rt != NULL);
     rt->prog = p;

@@ -56,6 +56,7 @@ pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
     PL_ASSERT(len <= PL_MEM_MAX);
     PL_ASSERT(cmd->kind >= 0 && cmd->kind < PL_CMD_KIND_COUNT);
     pl_rt *rt = cx->rt;
+    PL_ASSERT(h == NULL || rt->prog->handlers == NULL || pl__registered(rt->prog, h));
     pl__task *t = calloc(1, sizeof *t + len);
     PL_ASSERT(t != NULL);
     t->id = rt->next_task++;

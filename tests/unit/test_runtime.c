@@ -3,6 +3,7 @@
  */
 #include "scenario.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 /* ---- small programs ---------------------------------------------------- */
@@ -278,4 +279,27 @@ Test(tasks, a_million_idle_tasks_fit_in_memory, .timeout = 60)
     long grew_kb = after.ru_maxrss - before.ru_maxrss;
     /* About 300 bytes a task; allow for allocator slack, not for a leak per task. */
     cr_assert_lt(grew_kb, 600 * 1024, "peak RSS grew by %ld KiB", grew_kb);
+}
+
+/* The registry: handlers by name; a handler missing from it is caught. */
+static const pl_handler *const registry[] = { &h_ret_mem, &h_report, NULL };
+static const pl_program listed_prog = { .name = "t", .handlers = registry,
+                                        .start = join_start };
+
+Test(registry, handlers_are_found_by_name)
+{
+    cr_assert_eq(pl_program_handler(&listed_prog, "on_report"), &h_report);
+    cr_assert_null(pl_program_handler(&listed_prog, "on_nested"));
+    pl_harness *h = pl_harness_start(&listed_prog, NULL, 0);
+    cr_assert_eq(pl_harness_count(h), 2);
+    pl_harness_destroy(h);
+}
+
+static const pl_handler *const short_registry[] = { &h_report, NULL };
+static const pl_program unlisted_prog = { .name = "t", .handlers = short_registry,
+                                          .start = join_start };
+
+Test(registry, an_unregistered_handler_is_refused, .signal = SIGABRT)
+{
+    pl_harness_start(&unlisted_prog, NULL, 0);   /* on_ret_mem is not listed */
 }
