@@ -14,12 +14,7 @@ static pl__task *emit(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
 {
     pl__task *t = pl__task_new(cx, comp, cmd, h, mem, len);
     t->born = cx->rt->call_seq;
-    t->q_next = NULL;
-    if (cx->emit_tail)
-        cx->emit_tail->q_next = t;
-    else
-        cx->emit_head = t;
-    cx->emit_tail = t;
+    pl__fifo_push(&cx->emit, t);
     return t;
 }
 

@@ -57,14 +57,10 @@ static void account(pl_rt *rt, pl__task *t, const pl_answer *a)
 static void after_call(pl_ctx *cx, bool ended)
 {
     pl_rt *rt = cx->rt;
-    pl__task *t = cx->emit_head;
-    while (t != NULL) {
-        pl__task *next = t->q_next;
-        t->q_next = NULL;
+    pl__task *t;
+    while ((t = pl__fifo_pop(&cx->emit)) != NULL)
         if (t->state == PL__T_NEW)
             pl__submit(rt, t);
-        t = next;
-    }
     if (cx->returned)
         pl__comp_return(cx);
     if (ended && cx->self != NULL)
@@ -98,12 +94,8 @@ void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
 /* Deliver the answers the core itself produces: START, join results, errors. */
 void pl__run_ready(pl_rt *rt)
 {
-    while (rt->ready_head != NULL && !rt->exiting) {
-        pl__task *t = rt->ready_head;
-        rt->ready_head = t->q_next;
-        if (rt->ready_head == NULL)
-            rt->ready_tail = NULL;
-        t->q_next = NULL;
+    pl__task *t;
+    while (!rt->exiting && (t = pl__fifo_pop(&rt->ready)) != NULL) {
         t->state = PL__T_NEW;
         pl_answer a = { 0 };
         if (t->join != NULL) {
@@ -132,7 +124,7 @@ int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg)
         pl__reap(rt);
         if (rt->exiting || rt->live == 0)
             break;
-        int n = rt->be->poll(rt->b, rt->ready_head == NULL);
+        int n = rt->be->poll(rt->b, rt->ready.head == NULL);
         pl__reap(rt);
         if (n < 0)
             break;                      /* the backend can never answer again */

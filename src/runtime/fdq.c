@@ -36,7 +36,7 @@ pl__fdq *pl__fdq_get(pl_rt *rt, int fd)
 
 static void start_head(pl_rt *rt, pl__fdq *q)
 {
-    pl__task *t = q->head;
+    pl__task *t = q->q.head;
     if (t == NULL || rt->exiting)
         return;
     if (t->cmd.kind == PL_CMD_CLOSE) {
@@ -55,39 +55,23 @@ void pl__fdq_submit(pl_rt *rt, pl__task *t)
         return;
     }
     pl__fdq *q = pl__fdq_get(rt, t->cmd.fd);
-    t->q_next = NULL;
     t->state = PL__T_QUEUED;
     if (t->cmd.kind == PL_CMD_SEND)
         q->queued += t->data_len;
-    if (q->tail) {
-        q->tail->q_next = t;
-        q->tail = t;
-        return;
-    }
-    q->head = q->tail = t;
-    start_head(rt, q);
+    bool first = q->q.head == NULL;
+    pl__fifo_push(&q->q, t);
+    if (first)
+        start_head(rt, q);
 }
 
 /* t leaves its descriptor's queue: answered (a) or cancelled (a == NULL). */
 void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a)
 {
     pl__fdq *q = pl__fdq_get(rt, t->cmd.fd);
-    bool was_head = q->head == t;
+    bool was_head = q->q.head == t;
     if (was_head && t->state == PL__T_BACKEND && a == NULL)
         rt->be->cancel(rt->b, t);
-    pl__task *prev = NULL;
-    for (pl__task *p = q->head; p; prev = p, p = p->q_next) {
-        if (p != t)
-            continue;
-        if (prev)
-            prev->q_next = p->q_next;
-        else
-            q->head = p->q_next;
-        if (q->tail == p)
-            q->tail = prev;
-        break;
-    }
-    t->q_next = NULL;
+    pl__fifo_remove(&q->q, t);
     t->state = PL__T_NEW;
     uint64_t before = q->queued;
     if (t->cmd.kind == PL_CMD_SEND)
@@ -114,7 +98,7 @@ bool pl__may_recv(pl_rt *rt, int fd)
 
 bool pl__may_accept(pl_rt *rt)
 {
-    return rt->waitfd_head == NULL && rt->slots_used < rt->slots_max;
+    return rt->waitfd.head == NULL && rt->slots_used < rt->slots_max;
 }
 
 void pl__fd_opened(pl_rt *rt, int fd)
@@ -143,12 +127,8 @@ void pl__slot_release(pl_rt *rt)
 
 void pl__slots_admit(pl_rt *rt)
 {
-    while (rt->waitfd_head != NULL && rt->slots_used < rt->slots_max && !rt->exiting) {
-        pl__task *t = rt->waitfd_head;
-        rt->waitfd_head = t->q_next;
-        if (rt->waitfd_head == NULL)
-            rt->waitfd_tail = NULL;
-        t->q_next = NULL;
+    while (rt->waitfd.head != NULL && rt->slots_used < rt->slots_max && !rt->exiting) {
+        pl__task *t = pl__fifo_pop(&rt->waitfd);
         pl__slot_take(rt, t);
         t->state = PL__T_BACKEND;
         rt->be->submit(rt->b, t);

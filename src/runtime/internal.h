@@ -81,9 +81,16 @@ struct pl__join {
     pl_answer ans;
 };
 
+/* A FIFO of tasks linked through q_next (fifo.c). */
+typedef struct pl__fifo { pl__task *head, *tail; } pl__fifo;
+
+void pl__fifo_push(pl__fifo *f, pl__task *t);
+pl__task *pl__fifo_pop(pl__fifo *f);
+bool pl__fifo_remove(pl__fifo *f, pl__task *t);   /* false: t was not in f */
+
 /* The per-descriptor state the core keeps. */
 typedef struct pl__fdq {
-    pl__task *head, *tail;             /* SEND/CLOSE in order; head is in the backend */
+    pl__fifo q;                        /* SEND/CLOSE in order; the head is in the backend */
     uint64_t queued;                   /* bytes in queued sends */
     bool open;                         /* counted as a held descriptor */
 } pl__fdq;

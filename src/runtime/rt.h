@@ -17,8 +17,8 @@ struct pl_rt {
     uint64_t call_seq;
     uint64_t next_comp;
     pl__comp *root;
-    pl__task *ready_head, *ready_tail;
-    pl__task *waitfd_head, *waitfd_tail;
+    pl__fifo ready;                    /* answers the core produces itself */
+    pl__fifo waitfd;                   /* waiting for a descriptor slot */
     pl__task *dead;
     pl__fdq *fds;
     int nfds;
@@ -37,7 +37,7 @@ struct pl_ctx {
     pl_rt *rt;
     pl__task *self;
     pl__comp *comp;
-    pl__task *emit_head, *emit_tail;  /* created in this call, to submit */
+    pl__fifo emit;                     /* created in this call, to submit */
     bool returned;
     pl_result ret;
     bool exit;

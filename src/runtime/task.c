@@ -83,12 +83,7 @@ void pl__task_free(pl__task *t)
 void pl__ready_push(pl_rt *rt, pl__task *t)
 {
     t->state = PL__T_READY;
-    t->q_next = NULL;
-    if (rt->ready_tail)
-        rt->ready_tail->q_next = t;
-    else
-        rt->ready_head = t;
-    rt->ready_tail = t;
+    pl__fifo_push(&rt->ready, t);
 }
 
 void pl__ready_error(pl_rt *rt, pl__task *t, int err)
@@ -96,23 +91,6 @@ void pl__ready_error(pl_rt *rt, pl__task *t, int err)
     PL_ASSERT(err < 0);
     t->bk[0] = (uint64_t)(int64_t)err;
     pl__ready_push(rt, t);
-}
-
-/* Remove t from whichever core queue holds it. */
-static void unqueue(pl__task **head, pl__task **tail, pl__task *t)
-{
-    pl__task *prev = NULL;
-    for (pl__task *q = *head; q; prev = q, q = q->q_next) {
-        if (q != t)
-            continue;
-        if (prev)
-            prev->q_next = q->q_next;
-        else
-            *head = q->q_next;
-        if (*tail == q)
-            *tail = prev;
-        return;
-    }
 }
 
 void pl__task_finish(pl_rt *rt, pl__task *t)
@@ -131,10 +109,10 @@ void pl__task_finish(pl_rt *rt, pl__task *t)
         pl__fdq_done(rt, t, NULL);
         break;
     case PL__T_WAIT_FD:
-        unqueue(&rt->waitfd_head, &rt->waitfd_tail, t);
+        pl__fifo_remove(&rt->waitfd, t);
         break;
     case PL__T_READY:
-        unqueue(&rt->ready_head, &rt->ready_tail, t);
+        pl__fifo_remove(&rt->ready, t);
         break;
     default:
         break;
@@ -186,12 +164,7 @@ void pl__submit(pl_rt *rt, pl__task *t)
     }
     if (pl__cmd_takes_slot(&t->cmd)) {
         t->state = PL__T_WAIT_FD;
-        t->q_next = NULL;
-        if (rt->waitfd_tail)
-            rt->waitfd_tail->q_next = t;
-        else
-            rt->waitfd_head = t;
-        rt->waitfd_tail = t;
+        pl__fifo_push(&rt->waitfd, t);
         pl__slots_admit(rt);
         return;
     }
