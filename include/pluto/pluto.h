@@ -45,6 +45,7 @@ enum { PL_RESULT_MAX = 64 };        /* largest computation result, bytes */
 enum { PL_LOG_MAX = 4096 };         /* longest log line, bytes */
 enum { PL_PATH_MAX = 4096 };        /* longest path in a command, bytes */
 enum { PL_DIR_PAGE = 64 * 1024 };   /* default READDIR page, bytes of packed entries */
+enum { PL_INPUT_MAX = 1 << 20 };    /* unconsumed input kept per descriptor, bytes */
 
 /* Special directory handles for path commands. */
 enum { PL_DIR_CWD = -100 };
@@ -212,6 +213,21 @@ typedef struct pl_handler {
  * called with a copy of mem[0..len) for each answer. Returns the task id. */
 pl_task_id pl_send(pl_ctx *cx, const pl_cmd *cmd, const pl_handler *h,
                    const void *mem, size_t len);
+
+/* Inside a RECV handler: only the first n bytes of this answer's data were
+ * used. The rest stays in the runtime's input buffer for the descriptor and
+ * comes first in the next DATA answer of a RECV on it — a later chunk of
+ * this stream, or the first answer of a new RECV task if this one ends.
+ * Without a call, every byte counts as used. The buffer is freed when empty;
+ * it holds at most PL_INPUT_MAX bytes (then the receiver gets -ENOBUFS). */
+void pl_consume(pl_ctx *cx, size_t n);
+
+/* A deadline for the running task: if it gets no answer within ms, it gets
+ * one of its command's kind with err -ETIMEDOUT (ending a stream). Calling
+ * again replaces the deadline; 0 removes it. The deadline is not reset by
+ * answers: a handler re-arms it when it wants (an idle timeout re-arms on
+ * each chunk, a header timeout only when a request starts). */
+void pl_timeout(pl_ctx *cx, uint64_t ms);
 
 /* Convenience: send a whole buffer to fd (copied), ignoring the answer. */
 void pl_write(pl_ctx *cx, int fd, const void *buf, size_t len);

@@ -25,6 +25,17 @@ pl_task_id pl_send(pl_ctx *cx, const pl_cmd *cmd, const pl_handler *h,
     return emit(cx, cx->comp, cmd, h, mem, len)->id;
 }
 
+void pl_consume(pl_ctx *cx, size_t n)
+{
+    cx->consumed = n;
+}
+
+void pl_timeout(pl_ctx *cx, uint64_t ms)
+{
+    cx->timeout_set = true;
+    cx->timeout_ms = ms;
+}
+
 void pl_write(pl_ctx *cx, int fd, const void *buf, size_t len)
 {
     pl_iov iov = { buf, len };

@@ -57,10 +57,14 @@ static void account(pl_rt *rt, pl__task *t, const pl_answer *a)
 static void after_call(pl_ctx *cx, bool ended)
 {
     pl_rt *rt = cx->rt;
+    if (ended && !cx->returned && cx->self != NULL)
+        pl__task_finish(rt, cx->self);  /* first: a new receiver may take its place */
     pl__task *t;
     while ((t = pl__fifo_pop(&cx->emit)) != NULL)
         if (t->state == PL__T_NEW)
             pl__submit(rt, t);
+    if (cx->timeout_set && !ended)
+        pl__deadline_set(cx);
     if (cx->returned)
         pl__comp_return(cx);
     if (ended && cx->self != NULL)
@@ -77,17 +81,21 @@ void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
     PL_ASSERT(a->kind >= 0 && a->kind < PL_ANS_KIND_COUNT);
     if (rt->exiting)
         return;
+    if (pl__deadline_fired(rt, t))
+        return;
+    pl__input_before(rt, t, a);
     bool final = is_final(t, a);
     account(rt, t, a);
     if (final && t->state == PL__T_BACKEND)
         t->state = PL__T_NEW;           /* the backend has let go of it */
     pl__trace_ans(rt, t, a);
-    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp };
+    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp, .consumed = SIZE_MAX };
     rt->call_seq++;
     pl_verdict v = PL_DONE;
     if (t->h != NULL)
         v = t->h->fn(&cx, t->mem, a);
     PL_ASSERT(v == PL_KEEP || v == PL_DONE);
+    pl__input_after(rt, t, a, cx.consumed);
     after_call(&cx, final || v == PL_DONE || cx.returned);
 }
 
@@ -95,7 +103,9 @@ void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
 void pl__run_ready(pl_rt *rt)
 {
     pl__task *t;
-    while (!rt->exiting && (t = pl__fifo_pop(&rt->ready)) != NULL) {
+    while (!rt->exiting && ((t = pl__fifo_pop(&rt->ready)) != NULL || pl__input_deliver(rt))) {
+        if (t == NULL)
+            continue;
         t->state = PL__T_NEW;
         pl_answer a = { 0 };
         if (t->join != NULL) {
@@ -124,7 +134,7 @@ int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg)
         pl__reap(rt);
         if (rt->exiting || rt->live == 0)
             break;
-        int n = rt->be->poll(rt->b, rt->ready.head == NULL);
+        int n = rt->be->poll(rt->b, rt->ready.head == NULL && rt->pending_in.head == NULL);
         pl__reap(rt);
         if (n < 0)
             break;                      /* the backend can never answer again */

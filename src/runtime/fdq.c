@@ -76,9 +76,13 @@ void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a)
     uint64_t before = q->queued;
     if (t->cmd.kind == PL_CMD_SEND)
         q->queued -= t->data_len;
-    if (t->cmd.kind == PL_CMD_CLOSE && a != NULL && q->open) {
-        q->open = false;
-        pl__slot_release(rt);
+    if (t->cmd.kind == PL_CMD_CLOSE && a != NULL) {
+        pl__input_drop(rt, t->cmd.fd);
+        q = pl__fdq_get(rt, t->cmd.fd);
+        if (q->open) {
+            q->open = false;
+            pl__slot_release(rt);
+        }
     }
     if (was_head)
         start_head(rt, q);

@@ -56,6 +56,8 @@ struct pl__task {
     uint64_t bk[4];         /* backend scratch */
     void *bkp;              /* backend scratch */
     pl__task *bk_next;      /* backend's own list link */
+    pl__task *deadline;     /* its pl_timeout timer task, or NULL */
+    pl__task *owner;        /* a deadline timer: the task it times */
     bool bk_listed;         /* on the backend's list */
     uint32_t mem_len;
     _Alignas(16) uint8_t mem[];
@@ -93,6 +95,8 @@ typedef struct pl__fdq {
     pl__fifo q;                        /* SEND/CLOSE in order; the head is in the backend */
     uint64_t queued;                   /* bytes in queued sends */
     bool open;                         /* counted as a held descriptor */
+    uint8_t *in;                       /* unconsumed input (pl_consume), or NULL */
+    size_t in_len, in_cap;
 } pl__fdq;
 
 typedef struct pl__backend {

@@ -19,6 +19,7 @@ struct pl_rt {
     pl__comp *root;
     pl__fifo ready;                    /* answers the core produces itself */
     pl__fifo waitfd;                   /* waiting for a descriptor slot */
+    pl__fifo pending_in;               /* receivers owed buffered input */
     pl__task *dead;
     pl__fdq *fds;
     int nfds;
@@ -42,6 +43,9 @@ struct pl_ctx {
     pl_result ret;
     bool exit;
     int exit_code;
+    size_t consumed;                   /* pl_consume: bytes used of a DATA answer */
+    uint64_t timeout_ms;               /* pl_timeout: requested deadline */
+    bool timeout_set;
 };
 
 /* dispatch.c, run.c */
@@ -62,6 +66,7 @@ pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
                        const pl_handler *h, const void *mem, size_t len);
 void pl__task_finish(pl_rt *rt, pl__task *t);   /* cancel if held, then free later */
 void pl__task_free(pl__task *t);
+void pl__task_detach(pl_rt *rt, pl__task *t);  /* out of every queue; state NEW */
 void pl__submit(pl_rt *rt, pl__task *t);
 void pl__ready_push(pl_rt *rt, pl__task *t);
 void pl__ready_error(pl_rt *rt, pl__task *t, int err);
@@ -73,6 +78,15 @@ void pl__comp_cancel(pl_rt *rt, pl__comp *c);   /* cancels tasks and kids, frees
 void pl__comp_return(pl_ctx *cx);                /* after a call that did pl_ret */
 void pl__comp_link(pl__comp *c, pl__task *t);
 void pl__comp_unlink(pl__task *t);
+
+/* input.c */
+void pl__input_before(pl_rt *rt, pl__task *t, pl_answer *a);
+void pl__input_after(pl_rt *rt, pl__task *t, const pl_answer *a, size_t consumed);
+void pl__input_pending(pl_rt *rt, pl__task *t);
+bool pl__input_deliver(pl_rt *rt);
+void pl__input_drop(pl_rt *rt, int fd);
+void pl__deadline_set(pl_ctx *cx);
+bool pl__deadline_fired(pl_rt *rt, pl__task *t);
 
 /* fdq.c */
 pl__fdq *pl__fdq_get(pl_rt *rt, int fd);

@@ -36,6 +36,8 @@ void pl__rt_destroy(pl_rt *rt)
     for (uint32_t i = 0; i < rt->nrefs; i++)
         free(rt->refs[i].p);
     free(rt->refs);
+    for (int fd = 0; fd < rt->nfds; fd++)
+        free(rt->fds[fd].in);
     free(rt->fds);
     free(rt->readers);
     free(rt);

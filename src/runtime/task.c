@@ -93,10 +93,8 @@ void pl__ready_error(pl_rt *rt, pl__task *t, int err)
     pl__ready_push(rt, t);
 }
 
-void pl__task_finish(pl_rt *rt, pl__task *t)
+void pl__task_detach(pl_rt *rt, pl__task *t)
 {
-    if (t->state == PL__T_DEAD)
-        return;
     switch (t->state) {
     case PL__T_BACKEND:
         if (t->cmd.kind == PL_CMD_SEND || t->cmd.kind == PL_CMD_SENDFILE ||
@@ -116,6 +114,26 @@ void pl__task_finish(pl_rt *rt, pl__task *t)
         break;
     default:
         break;
+    }
+    if (t->cmd.kind == PL_CMD_RECV)
+        pl__fifo_remove(&rt->pending_in, t);
+    t->state = PL__T_NEW;
+}
+
+void pl__task_finish(pl_rt *rt, pl__task *t)
+{
+    if (t->state == PL__T_DEAD)
+        return;
+    pl__task_detach(rt, t);
+    if (t->deadline != NULL) {
+        pl__task *d = t->deadline;
+        t->deadline = NULL;
+        d->owner = NULL;
+        pl__task_finish(rt, d);
+    }
+    if (t->owner != NULL) {
+        t->owner->deadline = NULL;
+        t->owner = NULL;
     }
     if (t->cmd.kind == PL_CMD_RECV)
         pl__reader_clear(rt, t);
@@ -170,4 +188,6 @@ void pl__submit(pl_rt *rt, pl__task *t)
     }
     t->state = PL__T_BACKEND;
     rt->be->submit(rt->b, t);
+    if (t->cmd.kind == PL_CMD_RECV)
+        pl__input_pending(rt, t);
 }

@@ -303,3 +303,100 @@ Test(registry, an_unregistered_handler_is_refused, .signal = SIGABRT)
 {
     pl_harness_start(&unlisted_prog, NULL, 0);   /* on_ret_mem is not listed */
 }
+
+/* pl_consume: a line reader keeps partial lines in the runtime's buffer. */
+typedef struct line_mem { int fd; int again; } line_mem;
+static const pl_handler h_line;
+
+static pl_verdict on_line(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    line_mem *m = mem;
+    if (a->err != 0 || a->len == 0) {
+        pl_logf(cx, "end %d", a->err);
+        return PL_DONE;
+    }
+    const uint8_t *nl = memchr(a->data, '\n', a->len);
+    if (nl == NULL) {
+        pl_consume(cx, 0);                      /* keep it all for later */
+        pl_timeout(cx, 50);
+        return PL_KEEP;
+    }
+    size_t n = (size_t)(nl - a->data);
+    pl_logf(cx, "line %.*s", (int)n, (const char *)a->data);
+    pl_consume(cx, n + 1);
+    if (m->again) {                             /* hand the rest to a new receiver */
+        pl_cmd r = pl_cmd_recv(m->fd);
+        pl_send(cx, &r, &h_line, m, sizeof *m);
+        return PL_DONE;
+    }
+    return PL_KEEP;
+}
+static PL_HANDLER(h_line, on_line);
+
+static void line_start(pl_ctx *cx, const void *cfg)
+{
+    line_mem m = { 5, cfg != NULL };
+    pl_cmd r = pl_cmd_recv(5);
+    pl_send(cx, &r, &h_line, &m, sizeof m);
+}
+
+static const pl_program line_prog = { .name = "t", .start = line_start };
+
+Test(input, unconsumed_bytes_come_first_in_the_next_answer)
+{
+    pl_harness *h = pl_harness_start(&line_prog, NULL, 0);
+    pl_task_id rx = pl_harness_cmd(h, 0)->task;
+    answer(h, rx, data_ans("ab\ncd"));
+    expect_log(h, 1, "line ab");
+    answer(h, rx, data_ans("e"));                 /* "cde": no line yet, kept */
+    cr_assert_eq(find_cmd(h, 2, PL_CMD_LOG), NULL);
+    answer(h, rx, data_ans("f\ngh\n"));
+    const pl_hcmd *l = find_cmd(h, 2, PL_CMD_LOG);
+    cr_assert_not_null(l);
+    cr_assert_str_eq(l->cmd.text, "line cdef");
+    pl_harness_destroy(h);
+}
+
+Test(input, a_new_receiver_gets_the_leftover_at_once)
+{
+    pl_harness *h = pl_harness_start(&line_prog, "again", 0);
+    answer(h, pl_harness_cmd(h, 0)->task, data_ans("one\ntwo\nthree\npart"));
+    /* Each receiver takes one line and hands over; no new bytes needed. */
+    const char *want[] = { "line one", "line two", "line three" };
+    size_t at = 0;
+    for (int i = 0; i < 3; i++) {
+        const pl_hcmd *l = find_cmd(h, at, PL_CMD_LOG);
+        cr_assert_not_null(l, "line %d missing", i);
+        cr_assert_str_eq(l->cmd.text, want[i]);
+        at = (size_t)(l - pl_harness_cmd(h, 0)) + 1;
+    }
+    const pl_hcmd *last = NULL;
+    for (size_t i = 0; i < pl_harness_count(h); i++)
+        if (pl_harness_cmd(h, i)->cmd.kind == PL_CMD_RECV && !pl_harness_cmd(h, i)->cancel)
+            last = pl_harness_cmd(h, i);
+    size_t before = pl_harness_count(h);
+    answer(h, last->task, data_ans("\n"));
+    const pl_hcmd *l = find_cmd(h, before, PL_CMD_LOG);
+    cr_assert_not_null(l);
+    cr_assert_str_eq(l->cmd.text, "line part");
+    pl_harness_destroy(h);
+}
+
+Test(timeout, a_deadline_ends_the_stream_with_etimedout)
+{
+    pl_harness *h = pl_harness_start(&line_prog, NULL, 0);
+    pl_task_id rx = pl_harness_cmd(h, 0)->task;
+    answer(h, rx, data_ans("no newline"));
+    const pl_hcmd *t1 = find_cmd(h, 1, PL_CMD_TIMER);
+    cr_assert_not_null(t1);
+    cr_assert_eq(t1->cmd.after_ms, 50);
+    pl_task_id timer1 = t1->task;
+    answer(h, rx, data_ans(" yet"));             /* re-armed: the first timer goes */
+    cr_assert(was_cancelled(h, timer1));
+    const pl_hcmd *t2 = find_cmd(h, 3, PL_CMD_TIMER);
+    cr_assert_not_null(t2);
+    answer(h, t2->task, (pl_answer){ .kind = PL_ANS_TICK, .n = 1 });
+    expect_log(h, pl_harness_count(h) - 1, "end -110");
+    cr_assert(!pl_harness_pending(h, rx), "the receiver ended");
+    pl_harness_destroy(h);
+}
