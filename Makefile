@@ -1,7 +1,7 @@
 # Pluto — one Makefile for the library, the command, the tests and the docs.
 #
 #   make            build build/pluto and build/libpluto.a
-#   make run        run the main job (pluto echo on 127.0.0.1:8888)
+#   make run        run the main job: serve examples/site on port 8000
 #   make test       install what the tests need (Debian packages), build, run them all
 #   make asan       the same tests under ASan+UBSan
 #   make check-purity   fail if a pure module references OS calls, the clock or rand
@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-para
 LDLIBS  += -lxxhash
 
 LIB_SRC  := $(wildcard src/runtime/*.c src/backend/*.c src/cli/lib_*.c)
-APP_SRC  := $(wildcard src/apps/*.c)
+APP_SRC  := $(wildcard src/apps/*.c src/http/*.c)
 CLI_SRC  := src/cli/pluto.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
@@ -24,7 +24,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test asan check-purity install uninstall clean deps unit blackbox sim-tests
+.PHONY: all run test asan check-purity install uninstall clean deps unit fuzz fuzz-smoke
 
 all: $(BUILD)/pluto $(BUILD)/libpluto.a
 
@@ -44,7 +44,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(BUILD)/libpluto.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(APP_OBJ) $(BUILD)/libpluto.a -o $@ $(LDLIBS) -lcriterion
 
 run: $(BUILD)/pluto
-	$(BUILD)/pluto echo
+	$(BUILD)/pluto 8000 examples/site
 
 deps:
 	@scripts/deps.sh
@@ -53,17 +53,35 @@ unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
 test: deps
-	@$(MAKE) --no-print-directory all check-purity
-	@$(MAKE) --no-print-directory unit-and-rest
+	@$(MAKE) --no-print-directory all check-purity $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory unit-and-rest FUZZ_SMOKE=1
 
 .PHONY: unit-and-rest
 unit-and-rest: $(UNIT_BIN) $(BUILD)/pluto
-	@scripts/run-tests.sh $(BUILD) $(UNIT_BIN)
+	@FUZZ_SMOKE=$(FUZZ_SMOKE) scripts/run-tests.sh $(BUILD) $(UNIT_BIN)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" all unit-and-rest
+
+# libFuzzer drivers (tests/fuzz/fuzz_*.c) over the pure HTTP code, with ASan+UBSan.
+# `make fuzz` runs each for FUZZ_SECONDS; `make test` runs each briefly over its corpus.
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Isrc \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/%: tests/fuzz/%.c $(wildcard src/http/*.c src/http/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(wildcard src/http/*.c) -o $@
+
+fuzz: deps $(FUZZ_BIN)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+fuzz-smoke: $(FUZZ_BIN)
+	@scripts/fuzz.sh 5 $(FUZZ_BIN)
 
 check-purity: $(APP_OBJ)
 	@scripts/check-purity.sh $(APP_OBJ)

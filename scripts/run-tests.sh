@@ -53,7 +53,15 @@ else
     failed=$((failed + 1)); failures+=("purity"); echo "not ok - impure object accepted"
 fi
 
-for t in tests/sim/*.sh tests/blackbox/*.sh; do
+if [ "${FUZZ_SMOKE:-}" = 1 ] && compgen -G "build/fuzz/fuzz_*" >/dev/null; then
+    echo "== fuzz drivers, 5 s each over their corpora (make fuzz runs longer)"
+    out=$(scripts/fuzz.sh 5 $(ls build/fuzz/fuzz_* | grep -v '\.log$') 2>&1)
+    rc=$?
+    echo "$out" | tail -n 20
+    count_script "$out" "$rc" "fuzz"
+fi
+
+for t in tests/sim/*.sh tests/blackbox/*.sh tests/http/*.sh; do
     [ -e "$t" ] || continue
     echo "== $t"
     out=$(bash "$t" "$BUILD" 2>&1)

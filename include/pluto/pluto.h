@@ -97,7 +97,7 @@ typedef struct pl_cmd {
     int file_fd;            /* SENDFILE: the file */
     uint64_t offset;        /* SENDFILE; READDIR: cookie to continue from (0: start) */
     uint64_t count;         /* SENDFILE; READDIR: page size in bytes (0: PL_DIR_PAGE) */
-    uint64_t after_ms;      /* TIMER */
+    uint64_t after_ms;      /* TIMER; RECV: a first deadline, as pl_timeout (0: none) */
     uint64_t every_ms;      /* TIMER: 0 for a one-shot timer */
 } pl_cmd;
 

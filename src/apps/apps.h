@@ -7,6 +7,7 @@
 extern const pl_program pl_app_echo;
 extern const pl_program pl_app_hello;
 extern const pl_program pl_app_walk;
+extern const pl_program pl_app_serve;
 
 /* Write a message to err and return 2 (the usage-error exit code). */
 int pl_app_error(char *err, size_t len, const char *fmt, ...)

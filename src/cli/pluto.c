@@ -1,19 +1,22 @@
 /* pluto.c — the `pluto` command: the library plus the built-in programs.
  *
+ *   pluto PORT DIR              pluto serve [DIR] [options]
  *   pluto echo [PORT]           pluto hello
  *   pluto walk DIR [--jobs N]   pluto sim APP [--seed N] [options] [ARGS]
  */
 #include "apps/apps.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-static const pl_program *const APPS[] = { &pl_app_echo, &pl_app_hello, &pl_app_walk };
+static const pl_program *const APPS[] = { &pl_app_serve, &pl_app_echo, &pl_app_hello,
+                                          &pl_app_walk };
 enum { NAPPS = sizeof APPS / sizeof APPS[0] };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pluto COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: pluto COMMAND [ARGS]\n       pluto PORT DIR [serve options]\n\n"
                "Pure-handler network programs, run live on epoll or in a deterministic\n"
                "simulator.\n\ncommands:\n");
     for (int i = 0; i < NAPPS; i++) {
@@ -25,6 +28,12 @@ static void usage(FILE *f)
             "run APP against the simulated world; prints `trace <hash>` last");
     fprintf(f, "\noptions:\n  -h, --help     this text (pluto COMMAND --help: the command's)\n"
                "  --version      print the version\n");
+}
+
+static bool is_port(const char *s)
+{
+    uint16_t port;
+    return s[0] >= '0' && s[0] <= '9' && pl_app_port(s, &port) == 0;
 }
 
 static const pl_program *find(const char *name)
@@ -42,6 +51,15 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (argc >= 3 && is_port(cmd)) {        /* the short form: pluto PORT DIR [options] */
+        char *args[argc + 1];
+        args[0] = argv[2];
+        args[1] = "--port";
+        args[2] = argv[1];
+        for (int i = 3; i < argc; i++)
+            args[i] = argv[i];
+        return pl_cli_run(&pl_app_serve, "pluto", argc, args, 0);
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -34,6 +34,13 @@ pl__fdq *pl__fdq_get(pl_rt *rt, int fd)
     return &rt->fds[fd];
 }
 
+/* Bytes a queued command will write: they count against flow control. */
+static uint64_t pending_bytes(const pl__task *t)
+{
+    return t->cmd.kind == PL_CMD_SEND ? t->data_len
+         : t->cmd.kind == PL_CMD_SENDFILE ? t->cmd.count : 0;
+}
+
 static void start_head(pl_rt *rt, pl__fdq *q)
 {
     pl__task *t = q->q.head;
@@ -56,8 +63,7 @@ void pl__fdq_submit(pl_rt *rt, pl__task *t)
     }
     pl__fdq *q = pl__fdq_get(rt, t->cmd.fd);
     t->state = PL__T_QUEUED;
-    if (t->cmd.kind == PL_CMD_SEND)
-        q->queued += t->data_len;
+    q->queued += pending_bytes(t);
     bool first = q->q.head == NULL;
     pl__fifo_push(&q->q, t);
     if (first)
@@ -74,8 +80,7 @@ void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a)
     pl__fifo_remove(&q->q, t);
     t->state = PL__T_NEW;
     uint64_t before = q->queued;
-    if (t->cmd.kind == PL_CMD_SEND)
-        q->queued -= t->data_len;
+    q->queued -= pending_bytes(t);
     if (t->cmd.kind == PL_CMD_CLOSE && a != NULL) {
         pl__input_drop(rt, t->cmd.fd);
         q = pl__fdq_get(rt, t->cmd.fd);

@@ -107,6 +107,16 @@ bool pl__input_deliver(pl_rt *rt)
     return true;
 }
 
+/* A RECV may carry its first deadline (cmd.after_ms): a client that never
+ * sends a byte still times out. */
+void pl__deadline_initial(pl_rt *rt, pl__task *t)
+{
+    if (t->cmd.kind != PL_CMD_RECV || t->cmd.after_ms == 0)
+        return;
+    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp, .timeout_ms = t->cmd.after_ms };
+    pl__deadline_set(&cx);
+}
+
 void pl__deadline_set(pl_ctx *cx)
 {
     pl__task *self = cx->self;

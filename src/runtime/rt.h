@@ -86,6 +86,7 @@ void pl__input_pending(pl_rt *rt, pl__task *t);
 bool pl__input_deliver(pl_rt *rt);
 void pl__input_drop(pl_rt *rt, int fd);
 void pl__deadline_set(pl_ctx *cx);
+void pl__deadline_initial(pl_rt *rt, pl__task *t);
 bool pl__deadline_fired(pl_rt *rt, pl__task *t);
 
 /* fdq.c */

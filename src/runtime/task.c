@@ -188,6 +188,8 @@ void pl__submit(pl_rt *rt, pl__task *t)
     }
     t->state = PL__T_BACKEND;
     rt->be->submit(rt->b, t);
-    if (t->cmd.kind == PL_CMD_RECV)
+    if (t->cmd.kind == PL_CMD_RECV) {
+        pl__deadline_initial(rt, t);
         pl__input_pending(rt, t);
+    }
 }

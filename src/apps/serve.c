@@ -1,0 +1,153 @@
+/* serve.c — `pluto serve DIR` / `pluto PORT DIR`: the static web server.
+ *
+ *   start        TIME, for the first Date; then OPEN the root directory
+ *   on_root      First( LISTEN: one connection task per client,
+ *                       signals: SIGINT or SIGTERM )
+ *   clock        every second TIME -> the Date header in a shared ref
+ *   on_stop      a signal won: the listener and every connection are
+ *                cancelled with the First; log and exit 0
+ */
+#include "apps/serve.h"
+
+#include <signal.h>
+#include <string.h>
+
+typedef struct listen_mem { serve_refs refs; } listen_mem;
+
+static void set_date(pl_ctx *cx, pl_ref date, int64_t wall_ns)
+{
+    char buf[32];
+    pl_http_date(wall_ns / 1000000000, buf);
+    pl_ref_set(cx, date, buf, strlen(buf) + 1);
+}
+
+static pl_verdict on_clock_time(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const pl_ref *date = mem;
+    set_date(cx, *date, a->wall_ns);
+    return PL_DONE;
+}
+static PL_HANDLER(h_clock_time, on_clock_time);
+
+static pl_verdict on_clock_tick(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    pl_cmd t = pl_cmd_time();
+    pl_send(cx, &t, &h_clock_time, mem, sizeof(pl_ref));
+    return PL_KEEP;
+}
+static PL_HANDLER(h_clock_tick, on_clock_tick);
+
+static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const listen_mem *l = mem;
+    const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
+    if (a->kind == PL_ANS_LISTENING) {
+        if (a->err != 0) {
+            pl_errf(cx, "pluto: cannot listen on %s port %u: %s", cfg->bind,
+                    (unsigned)cfg->port, pl_strerror(a->err));
+            pl_exit(cx, 1);
+            return PL_DONE;
+        }
+        bool v6 = strchr(cfg->bind, ':') != NULL;
+        pl_logf(cx, "Pluto starting on %s, port %u, on %s.", cfg->root, (unsigned)a->port,
+                serve_date(cx, &l->refs));
+        pl_logf(cx, "serving http://%s%s%s:%u/", v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
+                (unsigned)a->port);
+        return PL_KEEP;
+    }
+    if (a->err != 0)
+        return PL_KEEP;
+    serve_conn c = { .refs = l->refs, .fd = a->fd };
+    pl_cmd recv = pl_cmd_recv(a->fd);
+    recv.after_ms = cfg->idle_timeout_ms;
+    pl_send(cx, &recv, &serve_h_conn, &c, sizeof c);
+    return PL_KEEP;
+}
+static PL_HANDLER(h_client, on_client);
+
+static pl_verdict on_signal(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    pl_ret(cx, &a->signo, sizeof a->signo);
+    return PL_DONE;
+}
+static PL_HANDLER(h_signal, on_signal);
+
+static pl_verdict on_signals(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    pl_cmd i = pl_cmd_signal(SIGINT), t = pl_cmd_signal(SIGTERM);
+    pl_send(cx, &i, &h_signal, NULL, 0);
+    pl_send(cx, &t, &h_signal, NULL, 0);
+    return PL_DONE;
+}
+static PL_HANDLER(h_signals, on_signals);
+
+static pl_verdict on_stop(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    int signo = 0;
+    memcpy(&signo, a->res[0].data, sizeof signo);
+    pl_logf(cx, "pluto stopping on signal %d", signo);
+    pl_exit(cx, 0);
+    return PL_DONE;
+}
+static PL_HANDLER(h_stop, on_stop);
+
+static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    listen_mem l = *(const listen_mem *)mem;
+    const serve_cfg *cfg = serve_cfg_of(cx, &l.refs);
+    if (a->err != 0) {
+        pl_errf(cx, "pluto: %s: %s", cfg->root, pl_strerror(a->err));
+        pl_exit(cx, 1);
+        return PL_DONE;
+    }
+    l.refs.root = a->fd;
+    pl_start serve = { pl_cmd_listen(cfg->bind, cfg->port), &h_client, &l, sizeof l };
+    pl_start stop = { pl_cmd_none(), &h_signals, NULL, 0 };
+    pl_first(cx, &serve, &stop, &h_stop, NULL, 0);
+    pl_cmd tick = pl_cmd_timer(1000, 1000);
+    pl_send(cx, &tick, &h_clock_tick, &l.refs.date, sizeof l.refs.date);
+    return PL_DONE;
+}
+static PL_HANDLER(h_root, on_root);
+
+static pl_verdict on_start_time(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const listen_mem *l = mem;
+    set_date(cx, l->refs.date, a->wall_ns);
+    const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
+    pl_cmd open = pl_cmd_open(PL_DIR_CWD, cfg->root, PL_OPEN_DIR);
+    pl_send(cx, &open, &h_root, l, sizeof *l);
+    return PL_DONE;
+}
+static PL_HANDLER(h_start_time, on_start_time);
+
+static void serve_start(pl_ctx *cx, const void *p)
+{
+    listen_mem l = { { pl_ref_new(cx, p, sizeof(serve_cfg)), pl_ref_new(cx, "", 1), -1 } };
+    pl_cmd t = pl_cmd_time();
+    pl_send(cx, &t, &h_start_time, &l, sizeof l);
+}
+
+static void serve_tune(const void *p, pl_run_opts *o)
+{
+    const serve_cfg *cfg = p;
+    if (cfg->max_conns)
+        o->max_open = cfg->max_conns + 256;   /* clients, and files being sent */
+}
+
+static const pl_handler *const serve_handlers[] = {
+    &h_clock_time, &h_clock_tick, &h_client, &h_signal, &h_signals, &h_stop, &h_root,
+    &h_start_time, &serve_h_conn, &serve_h_opened, &serve_h_file_sent, NULL,
+};
+
+const pl_program pl_app_serve = {
+    .name = "serve",
+    .version = PL_VERSION,
+    .summary = "serve DIR over HTTP/1.1 (default port 8000; `pluto PORT DIR` also works)",
+    .usage = "[DIR] [-p PORT] [-b ADDR] [options]",
+    .handlers = serve_handlers,
+    .cfg_size = sizeof(serve_cfg),
+    .parse = serve_parse,
+    .start = serve_start,
+    .tune = serve_tune,
+};

@@ -1,0 +1,137 @@
+/* serve_cli.c — the static server's options (pure: argv in, config out). */
+#include "apps/serve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* "10" or "10s" seconds, "500ms" milliseconds; 1 ms .. 1 day. */
+static int duration_ms(const char *s, uint32_t *out)
+{
+    char num[32];
+    size_t n = strspn(s, "0123456789");
+    uint64_t v, scale = 1000;
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    if (strcmp(s + n, "ms") == 0)
+        scale = 1;
+    else if (s[n] != 0 && strcmp(s + n, "s") != 0)
+        return -1;
+    memcpy(num, s, n);
+    num[n] = 0;
+    if (pl_app_number(num, 1, 86400000, &v) != 0 || v * scale > 86400000)
+        return -1;
+    *out = (uint32_t)(v * scale);
+    return 0;
+}
+
+static int add_header(serve_cfg *cfg, const char *h)
+{
+    const char *colon = strchr(h, ':');
+    size_t used = strlen(cfg->extra);
+    if (colon == NULL || colon == h || strpbrk(h, "\r\n") != NULL)
+        return -1;
+    int n = snprintf(cfg->extra + used, sizeof cfg->extra - used, "%s\r\n", h);
+    return n < 0 || (size_t)n >= sizeof cfg->extra - used ? -1 : 0;
+}
+
+static void defaults(serve_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->root, ".");
+    strcpy(cfg->bind, "::");
+    cfg->port = 8000;
+    cfg->workers = 1;
+    cfg->header_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 60000;
+    cfg->send_timeout_ms = 60000;
+    cfg->max_header_bytes = 32768;
+}
+
+/* One option with a value; returns 0, or an error message. */
+static const char *option(serve_cfg *cfg, const char *name, const char *v)
+{
+    uint64_t n;
+    if (!strcmp(name, "-p") || !strcmp(name, "--port"))
+        return pl_app_port(v, &cfg->port) ? "bad port (expected 0..65535)" : NULL;
+    if (!strcmp(name, "-b") || !strcmp(name, "--bind")) {
+        if (strlen(v) >= sizeof cfg->bind || v[0] == 0)
+            return "bad address";
+        strcpy(cfg->bind, v[0] == '[' ? v + 1 : v);
+        char *end = strchr(cfg->bind, ']');
+        if (end)
+            *end = 0;
+        return NULL;
+    }
+    if (!strcmp(name, "--header-timeout"))
+        return duration_ms(v, &cfg->header_timeout_ms) ? "bad duration" : NULL;
+    if (!strcmp(name, "--idle-timeout"))
+        return duration_ms(v, &cfg->idle_timeout_ms) ? "bad duration" : NULL;
+    if (!strcmp(name, "--max-conns")) {
+        if (pl_app_number(v, 1, 1000000, &n))
+            return "bad number (1..1000000)";
+        cfg->max_conns = (uint32_t)n;
+        return NULL;
+    }
+    if (!strcmp(name, "--max-header-bytes")) {
+        if (pl_app_number(v, 1024, PL_INPUT_MAX, &n))
+            return "bad size (1024..1048576)";
+        cfg->max_header_bytes = (uint32_t)n;
+        return NULL;
+    }
+    if (!strcmp(name, "--header"))
+        return add_header(cfg, v) ? "bad header (expected 'Name: value')" : NULL;
+    if (!strcmp(name, "--cache-control")) {
+        if (strlen(v) >= sizeof cfg->cache_control || strpbrk(v, "\r\n"))
+            return "bad policy";
+        strcpy(cfg->cache_control, v);
+        return NULL;
+    }
+    if (!strcmp(name, "--dotfiles")) {
+        if (strcmp(v, "deny") && strcmp(v, "allow"))
+            return "expected deny or allow";
+        cfg->dotfiles_allow = !strcmp(v, "allow");
+        return NULL;
+    }
+    return "unknown option";
+}
+
+static bool takes_value(const char *a)
+{
+    static const char *const with[] = { "-p", "--port", "-b", "--bind", "--header-timeout",
+        "--idle-timeout", "--max-conns", "--max-header-bytes", "--header",
+        "--cache-control", "--dotfiles", NULL };
+    for (int i = 0; with[i]; i++)
+        if (!strcmp(a, with[i]))
+            return true;
+    return false;
+}
+
+int serve_parse(void *p, int argc, char **argv, char *err, size_t len)
+{
+    serve_cfg *cfg = p;
+    defaults(cfg);
+    bool have_dir = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--cors")) {
+            cfg->cors = true;
+            add_header(cfg, "Access-Control-Allow-Origin: *");
+        } else if (takes_value(a)) {
+            if (i + 1 == argc)
+                return pl_app_error(err, len, "%s needs a value", a);
+            const char *why = option(cfg, a, argv[++i]);
+            if (why)
+                return pl_app_error(err, len, "%s '%s': %s", a, argv[i], why);
+        } else if (a[0] == '-' && a[1] != 0) {
+            return pl_app_error(err, len, "unknown option '%s'", a);
+        } else if (have_dir) {
+            return pl_app_error(err, len, "unexpected argument '%s'", a);
+        } else if (strlen(a) >= sizeof cfg->root || a[0] == 0) {
+            return pl_app_error(err, len, "bad directory '%s'", a);
+        } else {
+            strcpy(cfg->root, a);
+            have_dir = true;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,160 @@
+/* serve_conn.c — one client connection: read a head, answer it, repeat.
+ *
+ * The receiver takes bytes from the runtime's input buffer: a partial head
+ * stays there (pl_consume(0)) until the rest arrives; a complete head is
+ * consumed, and the bytes after it (a pipelined request) wait for the next
+ * receiver. A request that needs a file ends this receiver; the file's
+ * handler starts the next one once the response is queued, so responses
+ * leave in request order.
+ *
+ * Timeouts: a new connection and each keep-alive wait get the idle timeout;
+ * the first byte of a request arms the header timeout, which later bytes of
+ * the same head do not extend (a slow client cannot hold a connection open
+ * by trickling bytes).
+ */
+#include "apps/serve.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+const serve_cfg *serve_cfg_of(pl_ctx *cx, const serve_refs *r)
+{
+    return pl_ref_get(cx, r->cfg, NULL);
+}
+
+const char *serve_date(pl_ctx *cx, const serve_refs *r)
+{
+    return pl_ref_get(cx, r->date, NULL);
+}
+
+static void close_conn(pl_ctx *cx, const serve_conn *c)
+{
+    pl_cmd close = pl_cmd_close(c->fd);
+    pl_send(cx, &close, NULL, NULL, 0);
+}
+
+void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool close,
+                  const char *location, const char *allow)
+{
+    char buf[2048];
+    size_t n = pl_http_resp_simple(buf, sizeof buf, status, serve_date(cx, &c->refs), head,
+                                   close, location, allow);
+    if (n > 0)
+        pl_write(cx, c->fd, buf, n);
+}
+
+void serve_next(pl_ctx *cx, const serve_conn *c, bool keep_alive)
+{
+    if (!keep_alive) {
+        close_conn(cx, c);
+        return;
+    }
+    serve_conn next = *c;
+    next.scanned = 0;
+    next.served++;
+    pl_cmd recv = pl_cmd_recv(c->fd);
+    recv.after_ms = serve_cfg_of(cx, &c->refs)->idle_timeout_ms;
+    pl_send(cx, &recv, &serve_h_conn, &next, sizeof next);
+}
+
+/* Copy a header value into a fixed field; too long to keep means ignored. */
+static void keep(char *dst, size_t cap, pl_str v)
+{
+    dst[0] = 0;
+    if (v.len < cap) {
+        memcpy(dst, v.p, v.len);
+        dst[v.len] = 0;
+    }
+}
+
+/* A parsed head: answer at once, or start opening its file. */
+static void handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q)
+{
+    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    bool head = q->method == PL_HTTP_HEAD;
+    if ((q->has_length && q->content_length > 0) || q->chunked) {
+        serve_simple(cx, c, 413, head, true, NULL, NULL);   /* no bodies here */
+        close_conn(cx, c);
+        return;
+    }
+    if (q->method != PL_HTTP_GET && !head) {
+        serve_simple(cx, c, 405, false, !q->keep_alive, NULL, "GET, HEAD");
+        serve_next(cx, c, q->keep_alive);
+        return;
+    }
+    serve_req r;
+    memset(&r, 0, offsetof(serve_req, path));
+    r.conn = *c;
+    r.method = q->method;
+    r.keep_alive = q->keep_alive;
+    r.minor = q->minor;
+    pl_http_path info;
+    int rc = pl_http_map_path(q->target.p, q->target.len, r.path, sizeof r.path, &info);
+    if (rc < 0) {
+        serve_simple(cx, c, -rc, head, true, NULL, NULL);
+        close_conn(cx, c);
+        return;
+    }
+    if (info.dotfile && !cfg->dotfiles_allow) {
+        serve_simple(cx, c, 404, head, !q->keep_alive, NULL, NULL);
+        serve_next(cx, c, q->keep_alive);
+        return;
+    }
+    r.dir_slash = info.dir_slash;
+    keep(r.query, sizeof r.query, info.query);
+    keep(r.if_none_match, sizeof r.if_none_match, q->if_none_match);
+    keep(r.if_match, sizeof r.if_match, q->if_match);
+    keep(r.if_modified_since, sizeof r.if_modified_since, q->if_modified_since);
+    keep(r.if_unmodified_since, sizeof r.if_unmodified_since, q->if_unmodified_since);
+    keep(r.range, sizeof r.range, q->range);
+    keep(r.if_range, sizeof r.if_range, q->if_range);
+    pl_cmd open = pl_cmd_open(c->refs.root, r.path[0] ? r.path : ".", 0);
+    pl_send(cx, &open, &serve_h_opened, &r, offsetof(serve_req, path) + strlen(r.path) + 1);
+}
+
+static int too_big_status(const pl_answer *a)
+{
+    /* No line end yet: the request line itself is too long. */
+    return memchr(a->data, '\n', a->len) == NULL ? 414 : 431;
+}
+
+static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    serve_conn *c = mem;
+    if (a->err == -ETIMEDOUT) {
+        if (c->scanned > 0)               /* a head was started: say why we hang up */
+            serve_simple(cx, c, 408, false, true, NULL, NULL);
+        close_conn(cx, c);
+        return PL_DONE;
+    }
+    if (a->err != 0 || a->len == 0) {
+        close_conn(cx, c);
+        return PL_DONE;
+    }
+    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    bool started = c->scanned > 0;
+    size_t end = pl_http_head_end((const char *)a->data, a->len, &c->scanned);
+    if (end == 0 || end > cfg->max_header_bytes) {
+        if (a->len >= cfg->max_header_bytes || end > cfg->max_header_bytes) {
+            serve_simple(cx, c, too_big_status(a), false, true, NULL, NULL);
+            close_conn(cx, c);
+            return PL_DONE;
+        }
+        pl_consume(cx, 0);
+        if (!started)
+            pl_timeout(cx, cfg->header_timeout_ms);
+        return PL_KEEP;
+    }
+    pl_http_req q;
+    int rc = pl_http_parse_head((const char *)a->data, end, &q);
+    pl_consume(cx, end);
+    if (rc < 0) {
+        serve_simple(cx, c, -rc, false, true, NULL, NULL);
+        close_conn(cx, c);
+        return PL_DONE;
+    }
+    handle(cx, c, &q);
+    return PL_DONE;
+}
+PL_HANDLER(serve_h_conn, on_conn);

@@ -1,0 +1,174 @@
+/* serve_file.c — a request whose file is open: validators, preconditions,
+ * ranges, the head, then the bytes with SENDFILE.
+ *
+ * Directories: without a trailing slash a 301 to the slashed path (query
+ * kept); with one, the index.html inside. The file descriptor is closed
+ * once its bytes are written (serve_on_file_sent).
+ */
+#include "apps/serve.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct file_mem { int file; } file_mem;
+
+pl_verdict serve_on_file_sent(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const file_mem *f = mem;
+    pl_cmd close = pl_cmd_close(f->file);
+    pl_send(cx, &close, NULL, NULL, 0);
+    return PL_DONE;
+}
+PL_HANDLER(serve_h_file_sent, serve_on_file_sent);
+
+static void close_file(pl_ctx *cx, int fd)
+{
+    pl_cmd close = pl_cmd_close(fd);
+    pl_send(cx, &close, NULL, NULL, 0);
+}
+
+static pl_str str(const char *s) { return (pl_str){ s, strlen(s) }; }
+
+static int open_error_status(int err)
+{
+    switch (-err) {
+    case EACCES: case EPERM: return 403;
+    case EMFILE: case ENFILE: case ENOMEM: return 503;
+    case EIO: return 500;
+    default: return 404;              /* ENOENT, ENOTDIR, ELOOP, EXDEV, ... */
+    }
+}
+
+/* A directory: redirect to the slashed path, or open its index.html. */
+static void directory(pl_ctx *cx, const serve_req *r, int fd)
+{
+    close_file(cx, fd);
+    const serve_conn *c = &r->conn;
+    bool head = r->method == PL_HTTP_HEAD;
+    if (!r->dir_slash && r->path[0] != 0) {
+        char location[PL_PATH_MAX + 600];
+        snprintf(location, sizeof location, "/%s/%s", r->path, r->query);
+        serve_simple(cx, c, 301, head, !r->keep_alive, location, NULL);
+        serve_next(cx, c, r->keep_alive);
+        return;
+    }
+    serve_req next = *r;
+    size_t plen = strlen(r->path);
+    int n = snprintf(next.path, sizeof next.path, "%s%sindex.html", r->path,
+                     plen > 0 && r->path[plen - 1] != '/' ? "/" : "");
+    if (n < 0 || (size_t)n >= sizeof next.path || r->index) {
+        serve_simple(cx, c, 404, head, !r->keep_alive, NULL, NULL);
+        serve_next(cx, c, r->keep_alive);
+        return;
+    }
+    next.index = true;
+    pl_cmd open = pl_cmd_open(c->refs.root, next.path, 0);
+    pl_send(cx, &open, &serve_h_opened, &next,
+            offsetof(serve_req, path) + (size_t)n + 1);
+}
+
+/* The request's conditional headers, as the pure evaluators read them. */
+static pl_http_req conditions(const serve_req *r)
+{
+    pl_http_req q;
+    memset(&q, 0, offsetof(pl_http_req, nheaders));
+    q.method = r->method;
+    q.if_none_match = str(r->if_none_match);
+    q.if_match = str(r->if_match);
+    q.if_modified_since = str(r->if_modified_since);
+    q.if_unmodified_since = str(r->if_unmodified_since);
+    q.range = str(r->range);
+    q.if_range = str(r->if_range);
+    return q;
+}
+
+static const char *cache_control(const serve_cfg *cfg, const char *type)
+{
+    if (cfg->cache_control[0])
+        return cfg->cache_control;
+    return strncmp(type, "text/html", 9) == 0 ? "no-cache" : NULL;
+}
+
+static void respond(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
+{
+    const serve_conn *c = &r->conn;
+    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    pl_http_validators v;
+    pl_http_etag(&v, st->ino, st->size, st->mtime_s, st->mtime_ns, NULL);
+    pl_http_req q = conditions(r);
+    bool head = r->method == PL_HTTP_HEAD;
+    int status = pl_http_preconditions(&q, &v, true);
+    char lastmod[32], crange[96];
+    pl_http_date(st->mtime_s, lastmod);
+    const char *type = pl_http_mime(r->path, strlen(r->path));
+    pl_http_resp h = { .status = status, .date = serve_date(cx, &c->refs), .etag = v.etag,
+                       .last_modified = lastmod, .cache_control = cache_control(cfg, type),
+                       .extra = cfg->extra, .close = !r->keep_alive, .accept_ranges = true };
+    uint64_t off = 0, len = st->size;
+    if (status == 200 && r->range[0] && pl_http_if_range(&q, &v)) {
+        pl_http_range rg[PL_HTTP_RANGES_MAX];
+        int n = pl_http_parse_range(q.range, st->size, rg);
+        if (n == -416) {
+            status = 416;
+            snprintf(crange, sizeof crange, "bytes */%llu", (unsigned long long)st->size);
+            h.content_range = crange;
+        } else if (n == 1) {
+            status = 206;
+            off = rg[0].first;
+            len = rg[0].last - rg[0].first + 1;
+            snprintf(crange, sizeof crange, "bytes %llu-%llu/%llu",
+                     (unsigned long long)rg[0].first, (unsigned long long)rg[0].last,
+                     (unsigned long long)st->size);
+            h.content_range = crange;
+        }
+    }
+    h.status = status;
+    if (status == 200 || status == 206) {
+        h.content_type = type;
+        h.has_length = true;
+        h.content_length = len;
+    } else if (status == 412 || status == 416) {
+        h.has_length = true;
+        h.content_length = 0;
+        h.etag = h.last_modified = NULL;
+    }
+    char buf[4096];
+    size_t n = pl_http_resp_head(buf, sizeof buf, &h);
+    if (n > 0)
+        pl_write(cx, c->fd, buf, n);
+    if (!head && (status == 200 || status == 206) && len > 0) {
+        pl_cmd send = pl_cmd_sendfile(c->fd, fd, off, len);
+        file_mem f = { fd };
+        pl_send(cx, &send, &serve_h_file_sent, &f, sizeof f);
+    } else {
+        close_file(cx, fd);
+    }
+    serve_next(cx, c, r->keep_alive);
+}
+
+pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const serve_req *r = mem;
+    const serve_conn *c = &r->conn;
+    bool head = r->method == PL_HTTP_HEAD;
+    if (a->err != 0) {
+        serve_simple(cx, c, open_error_status(a->err), head, !r->keep_alive, NULL, NULL);
+        serve_next(cx, c, r->keep_alive);
+        return PL_DONE;
+    }
+    if (a->st.type == PL_FT_DIR) {
+        directory(cx, r, a->fd);
+        return PL_DONE;
+    }
+    if (a->st.type != PL_FT_FILE) {
+        close_file(cx, a->fd);
+        serve_simple(cx, c, 404, head, !r->keep_alive, NULL, NULL);
+        serve_next(cx, c, r->keep_alive);
+        return PL_DONE;
+    }
+    respond(cx, r, a->fd, &a->st);
+    return PL_DONE;
+}
+PL_HANDLER(serve_h_opened, serve_on_opened);

@@ -1,0 +1,113 @@
+/* resp.c — response heads as bytes.
+ *
+ *   HTTP/1.1 200 OK\r\n
+ *   Server: pluto\r\n
+ *   Date: Sat, 21 Nov 2026 14:00:00 GMT\r\n
+ *   Content-Type: text/html; charset=utf-8\r\n
+ *   Content-Length: 849\r\n
+ *   ...
+ *   \r\n
+ */
+#include "http/resp.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *pl_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+typedef struct out { char *p; size_t len, cap; bool full; } out;
+
+static void put(out *o, const char *fmt, const char *a, const char *b)
+{
+    if (o->full)
+        return;
+    int n = snprintf(o->p + o->len, o->cap - o->len, fmt, a, b);
+    if (n < 0 || (size_t)n >= o->cap - o->len)
+        o->full = true;
+    else
+        o->len += (size_t)n;
+}
+
+static void header(out *o, const char *name, const char *value)
+{
+    if (value != NULL && value[0] != 0)
+        put(o, "%s: %s\r\n", name, value);
+}
+
+size_t pl_http_resp_head(char *buf, size_t cap, const pl_http_resp *r)
+{
+    out o = { buf, 0, cap, false };
+    char status[16], length[24];
+    snprintf(status, sizeof status, "%d", r->status);
+    put(&o, "HTTP/1.1 %s %s\r\nServer: pluto\r\n", status, pl_http_reason(r->status));
+    header(&o, "Date", r->date);
+    header(&o, "Content-Type", r->content_type);
+    if (r->has_length) {
+        snprintf(length, sizeof length, "%llu", (unsigned long long)r->content_length);
+        header(&o, "Content-Length", length);
+    }
+    header(&o, "Content-Range", r->content_range);
+    header(&o, "Content-Encoding", r->content_encoding);
+    header(&o, "ETag", r->etag);
+    header(&o, "Last-Modified", r->last_modified);
+    header(&o, "Location", r->location);
+    header(&o, "Allow", r->allow);
+    header(&o, "Vary", r->vary);
+    header(&o, "Cache-Control", r->cache_control);
+    if (r->accept_ranges)
+        header(&o, "Accept-Ranges", "bytes");
+    header(&o, "X-Content-Type-Options", "nosniff");
+    if (r->close)
+        header(&o, "Connection", "close");
+    if (r->extra != NULL)
+        put(&o, "%s%s", r->extra, "");
+    put(&o, "\r\n%s%s", "", "");
+    return o.full ? 0 : o.len;
+}
+
+size_t pl_http_resp_simple(char *buf, size_t cap, int status, const char *date, bool head,
+                           bool close, const char *location, const char *allow)
+{
+    char body[256];
+    int n = snprintf(body, sizeof body,
+                     "<!doctype html><title>%d %s</title><h1>%d %s</h1>\n", status,
+                     pl_http_reason(status), status, pl_http_reason(status));
+    if (n < 0 || (size_t)n >= sizeof body)
+        return 0;
+    pl_http_resp r = { .status = status, .date = date, .has_length = status != 304,
+                       .content_length = status == 304 ? 0 : (uint64_t)n,
+                       .content_type = status == 304 ? NULL : "text/html; charset=utf-8",
+                       .location = location, .allow = allow, .close = close };
+    size_t len = pl_http_resp_head(buf, cap, &r);
+    if (len == 0 || head || status == 304)
+        return len;
+    if (len + (size_t)n > cap)
+        return 0;
+    memcpy(buf + len, body, (size_t)n);
+    return len + (size_t)n;
+}

@@ -1,0 +1,40 @@
+/* resp.h — response heads as bytes (pure). */
+#ifndef PLUTO_HTTP_RESP_H
+#define PLUTO_HTTP_RESP_H
+
+#include "http/http.h"
+
+/* What a response head says. Empty strings are left out. */
+typedef struct pl_http_resp {
+    int status;
+    const char *date;           /* IMF-fixdate, 29 bytes */
+    const char *content_type;
+    bool has_length;
+    uint64_t content_length;
+    const char *etag;
+    const char *last_modified;  /* IMF-fixdate */
+    const char *content_range;  /* "bytes 0-9/100" or "bytes *\/100" */
+    const char *content_encoding;
+    const char *location;
+    const char *allow;
+    const char *vary;
+    const char *cache_control;
+    const char *extra;          /* preformatted "K: V\r\n" lines */
+    bool accept_ranges;
+    bool close;                 /* Connection: close */
+} pl_http_resp;
+
+/* The reason phrase of a status ("Not Found"), "" when unknown. */
+const char *pl_http_reason(int status);
+
+/* Write the head (status line, headers, blank line) into out[0..cap).
+ * Returns its length, or 0 if it does not fit. Every head carries
+ * Server: pluto and X-Content-Type-Options: nosniff. */
+size_t pl_http_resp_head(char *out, size_t cap, const pl_http_resp *r);
+
+/* A complete small response for an error or redirect status: head and a
+ * short HTML body (none for HEAD). Returns its length, or 0. */
+size_t pl_http_resp_simple(char *out, size_t cap, int status, const char *date, bool head,
+                           bool close, const char *location, const char *allow);
+
+#endif
