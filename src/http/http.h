@@ -93,7 +93,7 @@ typedef struct pl_http_path {
     size_t len;                 /* bytes of the mapped path written to out */
     pl_str query;               /* "?..." as sent (empty when none), for redirects */
     bool dir_slash;             /* the decoded path ended with '/' */
-    bool dotfile;               /* some segment starts with '.' (".well-known" excepted) */
+    bool dotfile;               /* a segment starts with '.' (".well-known" first allowed) */
 } pl_http_path;
 
 /* Map a request-target (origin form "/a/b?q", or absolute form
@@ -116,7 +116,8 @@ typedef struct pl_http_range { uint64_t first, last; } pl_http_range;  /* inclus
  * single, suffix ("-N"), open ("N-"), lists; clamped, sorted and merged.
  * Returns the number of ranges (1..PL_HTTP_RANGES_MAX), 0 to ignore the
  * header and serve the whole (bad syntax, not "bytes", too many ranges), or
- * -416 when none is satisfiable. */
+ * -416 when none is satisfiable. On a 0-byte representation every range is
+ * unsatisfiable except a suffix "-N" (N > 0), which means the whole: 0. */
 int pl_http_parse_range(pl_str value, uint64_t size, pl_http_range *out);
 
 /* ---- validators and dates (cond.c) ------------------------------------- */
