@@ -49,6 +49,11 @@ void ep_update(ep *e, int fd)
         want |= EPOLLOUT;
     if (want == f->events && (f->registered || want == 0))
         return;
+    /* Lazy: a receiver that ends is usually replaced in the same turn, so
+     * read interest stays registered until an event finds nobody waiting
+     * (ep_poll) or the descriptor is closed (close removes it). */
+    if (want == 0 && f->registered && !f->paused && !(f->events & EPOLLOUT))
+        return;
     struct epoll_event ev = { .events = want, .data.fd = fd };
     if (want == 0) {
         if (f->registered) {
@@ -63,6 +68,17 @@ void ep_update(ep *e, int fd)
         e->nreg++;
     }
     f->events = want;
+}
+
+void ep_unregister(ep *e, int fd)
+{
+    ep_fd *f = ep_fd_get(e, fd);
+    if (!f->registered || f->reader || f->listener || f->writer || f->connector)
+        return;
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+    f->registered = false;
+    f->events = 0;
+    e->nreg--;
 }
 
 void ep_pause(ep *e, int fd)
@@ -267,6 +283,8 @@ static int ep_poll(void *b, bool block)
                 ep_accept(e, fd);
             else if (e->fds[fd].reader)
                 ep_recv(e, fd);
+            else
+                ep_unregister(e, fd);   /* lazily kept interest: drop it now */
         }
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
             if (e->fds[fd].connector)

@@ -50,6 +50,7 @@ int64_t ep_now_ms(void);
 ep_fd *ep_fd_get(ep *e, int fd);
 void ep_update(ep *e, int fd);
 void ep_pause(ep *e, int fd);
+void ep_unregister(ep *e, int fd);
 void ep_imm_push(ep *e, pl__task *t);
 void ep_imm_remove(ep *e, pl__task *t);
 void ep_deliver(ep *e, pl__task *t, pl_answer *a);

@@ -17,10 +17,8 @@ static void perform_close(ep *e, pl__task *t)
 {
     int fd = t->cmd.fd;
     ep_fd *f = ep_fd_get(e, fd);
-    if (f->registered) {
-        epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
-        e->nreg--;
-    }
+    if (f->registered)
+        e->nreg--;                    /* close() below removes it from the epoll set */
     *f = (ep_fd){ 0 };
     pl_answer a = { .kind = PL_ANS_DONE };
     if (close(fd) != 0 && errno != EINTR)
