@@ -58,6 +58,19 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
     if (a->err != 0)
         return PL_KEEP;
     serve_conn c = { .refs = l->refs, .fd = a->fd };
+    uint32_t open;
+    memcpy(&open, pl_ref_get(cx, l->refs.conns, NULL), sizeof open);
+    if (cfg->max_conns && open >= cfg->max_conns) {
+        char buf[512];                  /* over the limit: say so and hang up */
+        pl_http_simple s = { .status = 503, .date = serve_date(cx, &l->refs), .close = true };
+        size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
+        pl_write(cx, a->fd, buf, n);
+        pl_cmd close = pl_cmd_close(a->fd);
+        pl_send(cx, &close, NULL, NULL, 0);
+        return PL_KEEP;
+    }
+    open++;
+    pl_ref_set(cx, l->refs.conns, &open, sizeof open);
     pl_cmd recv = pl_cmd_recv(a->fd);
     recv.after_ms = cfg->idle_timeout_ms;
     pl_send(cx, &recv, &serve_h_conn, &c, sizeof c);
@@ -123,7 +136,9 @@ static PL_HANDLER(h_start_time, on_start_time);
 
 static void serve_start(pl_ctx *cx, const void *p)
 {
-    listen_mem l = { { pl_ref_new(cx, p, sizeof(serve_cfg)), pl_ref_new(cx, "", 1), -1 } };
+    uint32_t zero = 0;
+    listen_mem l = { { pl_ref_new(cx, p, sizeof(serve_cfg)), pl_ref_new(cx, "", 1),
+                       pl_ref_new(cx, &zero, sizeof zero), -1 } };
     pl_cmd t = pl_cmd_time();
     pl_send(cx, &t, &h_start_time, &l, sizeof l);
 }
@@ -132,7 +147,8 @@ static void serve_tune(const void *p, pl_run_opts *o)
 {
     const serve_cfg *cfg = p;
     if (cfg->max_conns)
-        o->max_open = cfg->max_conns + 256;   /* clients, and files being sent */
+        o->max_open = cfg->max_conns + 256;   /* clients, files being sent, and the
+                                               * few over the limit told 503 */
 }
 
 static const pl_handler *const serve_handlers[] = {

@@ -32,7 +32,7 @@ typedef struct serve_cfg {
 } serve_cfg;
 
 /* Shared state, in refs created at start. */
-typedef struct serve_refs { pl_ref cfg, date; int root; } serve_refs;
+typedef struct serve_refs { pl_ref cfg, date, conns; int root; } serve_refs;
 
 typedef struct serve_conn {
     serve_refs refs;
@@ -58,6 +58,7 @@ extern const pl_handler serve_h_conn, serve_h_opened, serve_h_file_sent;
 
 /* serve_conn.c */
 void serve_next(pl_ctx *cx, const serve_conn *c, bool keep_alive);
+void serve_close(pl_ctx *cx, const serve_conn *c);   /* and count it gone */
 void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool close,
                   const char *location, const char *allow);
 const serve_cfg *serve_cfg_of(pl_ctx *cx, const serve_refs *r);

@@ -32,14 +32,22 @@ static void close_conn(pl_ctx *cx, const serve_conn *c)
 {
     pl_cmd close = pl_cmd_close(c->fd);
     pl_send(cx, &close, NULL, NULL, 0);
+    uint32_t open;
+    memcpy(&open, pl_ref_get(cx, c->refs.conns, NULL), sizeof open);
+    open--;
+    pl_ref_set(cx, c->refs.conns, &open, sizeof open);
 }
+
+void serve_close(pl_ctx *cx, const serve_conn *c) { close_conn(cx, c); }
 
 void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool close,
                   const char *location, const char *allow)
 {
     char buf[2048];
-    size_t n = pl_http_resp_simple(buf, sizeof buf, status, serve_date(cx, &c->refs), head,
-                                   close, location, allow);
+    pl_http_simple s = { .status = status, .date = serve_date(cx, &c->refs), .head = head,
+                         .close = close, .location = location, .allow = allow,
+                         .extra = serve_cfg_of(cx, &c->refs)->extra };
+    size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
     if (n > 0)
         pl_write(cx, c->fd, buf, n);
 }
@@ -62,7 +70,7 @@ void serve_next(pl_ctx *cx, const serve_conn *c, bool keep_alive)
 static void keep(char *dst, size_t cap, pl_str v)
 {
     dst[0] = 0;
-    if (v.len < cap) {
+    if (v.len > 0 && v.len < cap) {
         memcpy(dst, v.p, v.len);
         dst[v.len] = 0;
     }

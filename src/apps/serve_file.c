@@ -48,14 +48,17 @@ static void directory(pl_ctx *cx, const serve_req *r, int fd)
     const serve_conn *c = &r->conn;
     bool head = r->method == PL_HTTP_HEAD;
     if (!r->dir_slash && r->path[0] != 0) {
-        char location[PL_PATH_MAX + 600];
-        snprintf(location, sizeof location, "/%s/%s", r->path, r->query);
+        char location[3 * PL_PATH_MAX + 600];
+        size_t n = pl_http_encode_path(r->path, location + 1, sizeof location - 600);
+        location[0] = '/';
+        snprintf(location + 1 + n, sizeof location - 1 - n, "/%s", r->query);
         serve_simple(cx, c, 301, head, !r->keep_alive, location, NULL);
         serve_next(cx, c, r->keep_alive);
         return;
     }
-    serve_req next = *r;
+    serve_req next;
     size_t plen = strlen(r->path);
+    memcpy(&next, r, offsetof(serve_req, path) + plen + 1);   /* all the task holds */
     int n = snprintf(next.path, sizeof next.path, "%s%sindex.html", r->path,
                      plen > 0 && r->path[plen - 1] != '/' ? "/" : "");
     if (n < 0 || (size_t)n >= sizeof next.path || r->index) {
@@ -105,7 +108,8 @@ static void respond(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
     const char *type = pl_http_mime(r->path, strlen(r->path));
     pl_http_resp h = { .status = status, .date = serve_date(cx, &c->refs), .etag = v.etag,
                        .last_modified = lastmod, .cache_control = cache_control(cfg, type),
-                       .extra = cfg->extra, .close = !r->keep_alive, .accept_ranges = true };
+                       .extra = cfg->extra, .close = !r->keep_alive, .accept_ranges = true,
+                       .keep_alive_10 = r->keep_alive && r->minor == 0 };
     uint64_t off = 0, len = st->size;
     if (status == 200 && r->range[0] && pl_http_if_range(&q, &v)) {
         pl_http_range rg[PL_HTTP_RANGES_MAX];
@@ -162,7 +166,7 @@ pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a)
         directory(cx, r, a->fd);
         return PL_DONE;
     }
-    if (a->st.type != PL_FT_FILE) {
+    if (a->st.type != PL_FT_FILE || (r->dir_slash && !r->index)) {   /* "/file.txt/" */
         close_file(cx, a->fd);
         serve_simple(cx, c, 404, head, !r->keep_alive, NULL, NULL);
         serve_next(cx, c, r->keep_alive);

@@ -84,25 +84,50 @@ size_t pl_http_resp_head(char *buf, size_t cap, const pl_http_resp *r)
     header(&o, "X-Content-Type-Options", "nosniff");
     if (r->close)
         header(&o, "Connection", "close");
+    else if (r->keep_alive_10)
+        header(&o, "Connection", "keep-alive");
     if (r->extra != NULL)
         put(&o, "%s%s", r->extra, "");
     put(&o, "\r\n%s%s", "", "");
     return o.full ? 0 : o.len;
 }
 
-size_t pl_http_resp_simple(char *buf, size_t cap, int status, const char *date, bool head,
-                           bool close, const char *location, const char *allow)
+size_t pl_http_encode_path(const char *path, char *dst, size_t cap)
 {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || (*p && strchr("-._~!$&'()*+,;=:@/", *p));
+        if (n + (keep ? 1 : 3) >= cap)
+            return 0;
+        if (keep) {
+            dst[n++] = (char)*p;
+        } else {
+            dst[n++] = '%';
+            dst[n++] = hex[*p >> 4];
+            dst[n++] = hex[*p & 15];
+        }
+    }
+    dst[n] = 0;
+    return n;
+}
+
+size_t pl_http_resp_simple(char *buf, size_t cap, const pl_http_simple *s)
+{
+    int status = s->status;
+    bool head = s->head;
     char body[256];
     int n = snprintf(body, sizeof body,
                      "<!doctype html><title>%d %s</title><h1>%d %s</h1>\n", status,
                      pl_http_reason(status), status, pl_http_reason(status));
     if (n < 0 || (size_t)n >= sizeof body)
         return 0;
-    pl_http_resp r = { .status = status, .date = date, .has_length = status != 304,
+    pl_http_resp r = { .status = status, .date = s->date, .has_length = status != 304,
                        .content_length = status == 304 ? 0 : (uint64_t)n,
                        .content_type = status == 304 ? NULL : "text/html; charset=utf-8",
-                       .location = location, .allow = allow, .close = close };
+                       .location = s->location, .allow = s->allow, .close = s->close,
+                       .extra = s->extra };
     size_t len = pl_http_resp_head(buf, cap, &r);
     if (len == 0 || head || status == 304)
         return len;

@@ -22,6 +22,7 @@ typedef struct pl_http_resp {
     const char *extra;          /* preformatted "K: V\r\n" lines */
     bool accept_ranges;
     bool close;                 /* Connection: close */
+    bool keep_alive_10;         /* Connection: keep-alive, for an HTTP/1.0 client */
 } pl_http_resp;
 
 /* The reason phrase of a status ("Not Found"), "" when unknown. */
@@ -33,8 +34,19 @@ const char *pl_http_reason(int status);
 size_t pl_http_resp_head(char *out, size_t cap, const pl_http_resp *r);
 
 /* A complete small response for an error or redirect status: head and a
- * short HTML body (none for HEAD). Returns its length, or 0. */
-size_t pl_http_resp_simple(char *out, size_t cap, int status, const char *date, bool head,
-                           bool close, const char *location, const char *allow);
+ * short HTML body (none for HEAD). */
+typedef struct pl_http_simple {
+    int status;
+    const char *date, *location, *allow, *extra;
+    bool head, close;
+} pl_http_simple;
+
+/* Returns the response's length, or 0 if it does not fit in cap. */
+size_t pl_http_resp_simple(char *out, size_t cap, const pl_http_simple *s);
+
+/* Percent-encode a path for a Location header: unreserved characters,
+ * sub-delims, ':', '@' and '/' stay; every other byte becomes %XX. Returns
+ * the length written (NUL-terminated), or 0 if it does not fit. */
+size_t pl_http_encode_path(const char *path, char *out, size_t cap);
 
 #endif
