@@ -46,6 +46,7 @@ enum { PL_LOG_MAX = 4096 };         /* longest log line, bytes */
 enum { PL_PATH_MAX = 4096 };        /* longest path in a command, bytes */
 enum { PL_DIR_PAGE = 64 * 1024 };   /* default READDIR page, bytes of packed entries */
 enum { PL_INPUT_MAX = 1 << 20 };    /* unconsumed input kept per descriptor, bytes */
+enum { PL_READ_MAX = 64 * 1024 };   /* largest READ, bytes */
 
 /* Special directory handles for path commands. */
 enum { PL_DIR_CWD = -100 };
@@ -69,6 +70,7 @@ typedef enum pl_cmd_kind {
     PL_CMD_STAT,        /* stat path beneath dir                     -> STAT */
     PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks         -> DATA each, eof on last */
     PL_CMD_READDIR,     /* a page of a directory's entries           -> DIR (next: go on) */
+    PL_CMD_READ,        /* up to count bytes of an open file at offset -> DATA (short at end) */
     PL_CMD_KIND_COUNT
 } pl_cmd_kind;
 
@@ -84,7 +86,7 @@ typedef struct pl_iov { const void *base; size_t len; } pl_iov;
  * read (and copied) by pl_send() before it returns. */
 typedef struct pl_cmd {
     pl_cmd_kind kind;
-    int fd;                 /* RECV, SEND, SENDFILE (socket), CLOSE */
+    int fd;                 /* RECV, SEND, SENDFILE (socket), CLOSE, READ (file) */
     int dir;                /* OPEN, STAT, READ_FILE, READDIR: handle or PL_DIR_CWD */
     int flags;              /* OPEN: PL_OPEN_* */
     int signo;              /* SIGNAL */
@@ -95,8 +97,8 @@ typedef struct pl_cmd {
     const pl_iov *iov;      /* SEND: segments, copied */
     int iovcnt;
     int file_fd;            /* SENDFILE: the file */
-    uint64_t offset;        /* SENDFILE; READDIR: cookie to continue from (0: start) */
-    uint64_t count;         /* SENDFILE; READDIR: page size in bytes (0: PL_DIR_PAGE) */
+    uint64_t offset;        /* SENDFILE, READ; READDIR: cookie to continue from (0: start) */
+    uint64_t count;         /* SENDFILE; READ (at most PL_READ_MAX); READDIR: page bytes */
     uint64_t after_ms;      /* TIMER; RECV: a first deadline, as pl_timeout (0: none) */
     uint64_t every_ms;      /* TIMER: 0 for a one-shot timer */
 } pl_cmd;
@@ -130,6 +132,8 @@ static inline pl_cmd pl_cmd_read_file(int dir, const char *path)
 { return (pl_cmd){ .kind = PL_CMD_READ_FILE, .dir = dir, .text = path }; }
 static inline pl_cmd pl_cmd_readdir(int dir, const char *path)
 { return (pl_cmd){ .kind = PL_CMD_READDIR, .dir = dir, .text = path }; }
+static inline pl_cmd pl_cmd_read(int fd, uint64_t offset, uint64_t count)
+{ return (pl_cmd){ .kind = PL_CMD_READ, .fd = fd, .offset = offset, .count = count }; }
 /* The page after the one whose answer gave `next`. */
 static inline pl_cmd pl_cmd_readdir_from(int dir, const char *path, uint64_t next)
 { pl_cmd c = pl_cmd_readdir(dir, path); c.offset = next; return c; }
@@ -272,10 +276,14 @@ void pl_ret(pl_ctx *cx, const void *res, size_t len);
 void pl_exit(pl_ctx *cx, int code);
 
 /* Shared references: runtime-owned cells, read and written atomically
- * between handler calls. Create them in the program's start. */
+ * between handler calls. Create them in the program's start; init NULL
+ * makes a zero-filled cell of len bytes. */
 typedef uint32_t pl_ref;
 pl_ref pl_ref_new(pl_ctx *cx, const void *init, size_t len);
 const void *pl_ref_get(pl_ctx *cx, pl_ref ref, size_t *len);
+/* The cell itself, to change in place during this call (large shared
+ * tables, such as a cache, without copying them). */
+void *pl_ref_mut(pl_ctx *cx, pl_ref ref, size_t *len);
 void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len);
 
 /* The id of the task whose handler is running. */

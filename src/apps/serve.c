@@ -14,11 +14,11 @@
 
 typedef struct listen_mem { serve_refs refs; } listen_mem;
 
-static void set_date(pl_ctx *cx, pl_ref date, int64_t wall_ns)
+static void set_date(pl_ctx *cx, pl_ref clock, int64_t wall_ns)
 {
-    char buf[32];
-    pl_http_date(wall_ns / 1000000000, buf);
-    pl_ref_set(cx, date, buf, strlen(buf) + 1);
+    serve_clock k = { .now_s = wall_ns / 1000000000 };
+    pl_http_date(k.now_s, k.date);
+    pl_ref_set(cx, clock, &k, sizeof k);
 }
 
 static pl_verdict on_clock_time(pl_ctx *cx, void *mem, const pl_answer *a)
@@ -118,7 +118,7 @@ static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
     pl_start stop = { pl_cmd_none(), &h_signals, NULL, 0 };
     pl_first(cx, &serve, &stop, &h_stop, NULL, 0);
     pl_cmd tick = pl_cmd_timer(1000, 1000);
-    pl_send(cx, &tick, &h_clock_tick, &l.refs.date, sizeof l.refs.date);
+    pl_send(cx, &tick, &h_clock_tick, &l.refs.clock, sizeof l.refs.clock);
     return PL_DONE;
 }
 static PL_HANDLER(h_root, on_root);
@@ -126,7 +126,7 @@ static PL_HANDLER(h_root, on_root);
 static pl_verdict on_start_time(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     const listen_mem *l = mem;
-    set_date(cx, l->refs.date, a->wall_ns);
+    set_date(cx, l->refs.clock, a->wall_ns);
     const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
     pl_cmd open = pl_cmd_open(PL_DIR_CWD, cfg->root, PL_OPEN_DIR);
     pl_send(cx, &open, &h_root, l, sizeof *l);
@@ -137,8 +137,10 @@ static PL_HANDLER(h_start_time, on_start_time);
 static void serve_start(pl_ctx *cx, const void *p)
 {
     uint32_t zero = 0;
-    listen_mem l = { { pl_ref_new(cx, p, sizeof(serve_cfg)), pl_ref_new(cx, "", 1),
-                       pl_ref_new(cx, &zero, sizeof zero), -1 } };
+    listen_mem l = { { .cfg = pl_ref_new(cx, p, sizeof(serve_cfg)),
+                       .clock = pl_ref_new(cx, NULL, sizeof(serve_clock)),
+                       .conns = pl_ref_new(cx, &zero, sizeof zero),
+                       .cache = pl_ref_new(cx, NULL, sizeof(serve_cache)), .root = -1 } };
     pl_cmd t = pl_cmd_time();
     pl_send(cx, &t, &h_start_time, &l, sizeof l);
 }
@@ -153,7 +155,7 @@ static void serve_tune(const void *p, pl_run_opts *o)
 
 static const pl_handler *const serve_handlers[] = {
     &h_clock_time, &h_clock_tick, &h_client, &h_signal, &h_signals, &h_stop, &h_root,
-    &h_start_time, &serve_h_conn, &serve_h_opened, &serve_h_file_sent, NULL,
+    &h_start_time, &serve_h_conn, &serve_h_opened, &serve_h_file_sent, &serve_h_read, NULL,
 };
 
 const pl_program pl_app_serve = {

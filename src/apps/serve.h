@@ -32,7 +32,23 @@ typedef struct serve_cfg {
 } serve_cfg;
 
 /* Shared state, in refs created at start. */
-typedef struct serve_refs { pl_ref cfg, date, conns; int root; } serve_refs;
+typedef struct serve_refs { pl_ref cfg, clock, conns, cache; int root; } serve_refs;
+
+/* The clock ref: seconds and the Date header, updated every second. */
+typedef struct serve_clock { int64_t now_s; char date[32]; } serve_clock;
+
+enum { SERVE_CACHE_SLOTS = 1024, SERVE_CACHE_BODY = 16 * 1024 };
+
+typedef struct serve_entry {
+    uint64_t hash;              /* of path; 0: empty */
+    int64_t until_s;            /* valid while the clock is before this */
+    pl_stat st;
+    uint32_t body_len;
+    char path[240];
+    uint8_t body[SERVE_CACHE_BODY];
+} serve_entry;
+
+typedef struct serve_cache { serve_entry e[SERVE_CACHE_SLOTS]; } serve_cache;
 
 typedef struct serve_conn {
     serve_refs refs;
@@ -54,7 +70,7 @@ typedef struct serve_req {
     char path[PL_PATH_MAX];
 } serve_req;
 
-extern const pl_handler serve_h_conn, serve_h_opened, serve_h_file_sent;
+extern const pl_handler serve_h_conn, serve_h_opened, serve_h_file_sent, serve_h_read;
 
 /* serve_conn.c */
 void serve_next(pl_ctx *cx, const serve_conn *c, bool keep_alive);
@@ -64,7 +80,23 @@ void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool c
 const serve_cfg *serve_cfg_of(pl_ctx *cx, const serve_refs *r);
 const char *serve_date(pl_ctx *cx, const serve_refs *r);
 
+/* serve_cache.c */
+int64_t serve_now(pl_ctx *cx, const serve_refs *r);
+const serve_entry *serve_cache_get(pl_ctx *cx, const serve_refs *r, const char *path);
+const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *path,
+                                   const pl_stat *st, const uint8_t *body, size_t len);
+bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap);
+
 /* serve_file.c */
+enum { SERVE_HEAD_MAX = 4096 };
+/* The head for a regular file (status from the preconditions and range),
+ * written to out; *off and *len give the body slice to send (len 0: none).
+ * Returns the head's length (0 if it did not fit). */
+size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
+                       const pl_stat *st, char *out, size_t cap, uint64_t *off, uint64_t *len);
+/* Answer from a cache entry with one send. */
+void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
+                      const serve_entry *e);
 pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a);
 pl_verdict serve_on_file_sent(pl_ctx *cx, void *mem, const pl_answer *a);
 

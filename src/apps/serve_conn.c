@@ -25,7 +25,8 @@ const serve_cfg *serve_cfg_of(pl_ctx *cx, const serve_refs *r)
 
 const char *serve_date(pl_ctx *cx, const serve_refs *r)
 {
-    return pl_ref_get(cx, r->date, NULL);
+    const serve_clock *k = pl_ref_get(cx, r->clock, NULL);
+    return k->date;
 }
 
 static void close_conn(pl_ctx *cx, const serve_conn *c)
@@ -76,39 +77,61 @@ static void keep(char *dst, size_t cap, pl_str v)
     }
 }
 
-/* A parsed head: answer at once, or start opening its file. */
-static void handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q)
+typedef enum next_step { NEXT_REQUEST, WAIT_FILE, CLOSED } next_step;
+
+/* Requests answered without a file: bodies, methods, bad paths, dotfiles. */
+static bool refuse(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, next_step *step)
 {
-    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     bool head = q->method == PL_HTTP_HEAD;
     if ((q->has_length && q->content_length > 0) || q->chunked) {
         serve_simple(cx, c, 413, head, true, NULL, NULL);   /* no bodies here */
         close_conn(cx, c);
-        return;
+        *step = CLOSED;
+        return true;
     }
     if (q->method != PL_HTTP_GET && !head) {
         serve_simple(cx, c, 405, false, !q->keep_alive, NULL, "GET, HEAD");
-        serve_next(cx, c, q->keep_alive);
-        return;
+        *step = q->keep_alive ? NEXT_REQUEST : CLOSED;
+        if (!q->keep_alive)
+            close_conn(cx, c);
+        return true;
     }
+    return false;
+}
+
+/* A parsed head: answer it from the cache, or start opening its file. */
+static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q)
+{
+    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    bool head = q->method == PL_HTTP_HEAD;
+    next_step step;
+    if (refuse(cx, c, q, &step))
+        return step;
     serve_req r;
     memset(&r, 0, offsetof(serve_req, path));
+    pl_http_path info;
+    int rc = pl_http_map_path(q->target.p, q->target.len, r.path, sizeof r.path, &info);
+    if (rc < 0 || (info.dotfile && !cfg->dotfiles_allow)) {
+        bool bad = rc < 0;
+        serve_simple(cx, c, bad ? -rc : 404, head, bad || !q->keep_alive, NULL, NULL);
+        if (bad || !q->keep_alive)
+            close_conn(cx, c);
+        return bad || !q->keep_alive ? CLOSED : NEXT_REQUEST;
+    }
+    char key[PL_PATH_MAX + 16];
+    const serve_entry *e = NULL;
+    if (serve_cache_key(r.path, info.dir_slash, key, sizeof key))
+        e = serve_cache_get(cx, &c->refs, key);
+    if (e != NULL) {
+        serve_from_cache(cx, c, q, e);
+        if (!q->keep_alive)
+            close_conn(cx, c);
+        return q->keep_alive ? NEXT_REQUEST : CLOSED;
+    }
     r.conn = *c;
     r.method = q->method;
     r.keep_alive = q->keep_alive;
     r.minor = q->minor;
-    pl_http_path info;
-    int rc = pl_http_map_path(q->target.p, q->target.len, r.path, sizeof r.path, &info);
-    if (rc < 0) {
-        serve_simple(cx, c, -rc, head, true, NULL, NULL);
-        close_conn(cx, c);
-        return;
-    }
-    if (info.dotfile && !cfg->dotfiles_allow) {
-        serve_simple(cx, c, 404, head, !q->keep_alive, NULL, NULL);
-        serve_next(cx, c, q->keep_alive);
-        return;
-    }
     r.dir_slash = info.dir_slash;
     keep(r.query, sizeof r.query, info.query);
     keep(r.if_none_match, sizeof r.if_none_match, q->if_none_match);
@@ -119,6 +142,7 @@ static void handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q)
     keep(r.if_range, sizeof r.if_range, q->if_range);
     pl_cmd open = pl_cmd_open(c->refs.root, r.path[0] ? r.path : ".", 0);
     pl_send(cx, &open, &serve_h_opened, &r, offsetof(serve_req, path) + strlen(r.path) + 1);
+    return WAIT_FILE;
 }
 
 static int too_big_status(const pl_answer *a)
@@ -127,6 +151,15 @@ static int too_big_status(const pl_answer *a)
     return memchr(a->data, '\n', a->len) == NULL ? 414 : 431;
 }
 
+/* A head that never ends: too long a request line (414) or head (431). */
+static pl_verdict too_big(pl_ctx *cx, serve_conn *c, const pl_answer *a)
+{
+    serve_simple(cx, c, too_big_status(a), false, true, NULL, NULL);
+    close_conn(cx, c);
+    return PL_DONE;
+}
+
+/* Answer every complete head in the buffer; keep a partial one for later. */
 static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     serve_conn *c = mem;
@@ -141,28 +174,37 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
         return PL_DONE;
     }
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
-    bool started = c->scanned > 0;
-    size_t end = pl_http_head_end((const char *)a->data, a->len, &c->scanned);
-    if (end == 0 || end > cfg->max_header_bytes) {
-        if (a->len >= cfg->max_header_bytes || end > cfg->max_header_bytes) {
-            serve_simple(cx, c, too_big_status(a), false, true, NULL, NULL);
+    size_t off = 0;
+    for (int n = 0; n < 1024; n++) {      /* bounded: the rest waits for the next call */
+        const char *p = (const char *)a->data + off;
+        size_t left = a->len - off;
+        bool started = c->scanned > 0;
+        size_t end = left ? pl_http_head_end(p, left, &c->scanned) : 0;
+        if (end == 0 || end > cfg->max_header_bytes) {
+            if (left >= cfg->max_header_bytes || end > cfg->max_header_bytes)
+                return too_big(cx, c, a);
+            pl_consume(cx, off);
+            if (left == 0)
+                pl_timeout(cx, cfg->idle_timeout_ms);       /* between requests */
+            else if (!started)
+                pl_timeout(cx, cfg->header_timeout_ms);     /* a head began: not extended */
+            return PL_KEEP;
+        }
+        pl_http_req q;
+        int rc = pl_http_parse_head(p, end, &q);
+        off += end;
+        c->scanned = 0;
+        pl_consume(cx, off);
+        if (rc < 0) {
+            serve_simple(cx, c, -rc, false, true, NULL, NULL);
             close_conn(cx, c);
             return PL_DONE;
         }
-        pl_consume(cx, 0);
-        if (!started)
-            pl_timeout(cx, cfg->header_timeout_ms);
-        return PL_KEEP;
+        next_step step = handle(cx, c, &q);
+        if (step != NEXT_REQUEST)
+            return PL_DONE;
+        c->served++;
     }
-    pl_http_req q;
-    int rc = pl_http_parse_head((const char *)a->data, end, &q);
-    pl_consume(cx, end);
-    if (rc < 0) {
-        serve_simple(cx, c, -rc, false, true, NULL, NULL);
-        close_conn(cx, c);
-        return PL_DONE;
-    }
-    handle(cx, c, &q);
-    return PL_DONE;
+    return PL_KEEP;
 }
 PL_HANDLER(serve_h_conn, on_conn);

@@ -72,12 +72,14 @@ static void directory(pl_ctx *cx, const serve_req *r, int fd)
             offsetof(serve_req, path) + (size_t)n + 1);
 }
 
-/* The request's conditional headers, as the pure evaluators read them. */
+/* The request's headers, as the pure evaluators read them. */
 static pl_http_req conditions(const serve_req *r)
 {
     pl_http_req q;
     memset(&q, 0, offsetof(pl_http_req, nheaders));
     q.method = r->method;
+    q.keep_alive = r->keep_alive;
+    q.minor = r->minor;
     q.if_none_match = str(r->if_none_match);
     q.if_match = str(r->if_match);
     q.if_modified_since = str(r->if_modified_since);
@@ -94,55 +96,84 @@ static const char *cache_control(const serve_cfg *cfg, const char *type)
     return strncmp(type, "text/html", 9) == 0 ? "no-cache" : NULL;
 }
 
-static void respond(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
+/* Status after the preconditions and Range; fills the slice and Content-Range. */
+static int decide(const pl_http_req *q, const pl_http_validators *v, const pl_stat *st,
+                  uint64_t *off, uint64_t *len, char *crange, size_t cap)
 {
-    const serve_conn *c = &r->conn;
+    int status = pl_http_preconditions(q, v, true);
+    *off = 0;
+    *len = st->size;
+    crange[0] = 0;
+    if (status != 200 || q->range.len == 0 || !pl_http_if_range(q, v))
+        return status;
+    pl_http_range rg[PL_HTTP_RANGES_MAX];
+    int n = pl_http_parse_range(q->range, st->size, rg);
+    if (n == -416) {
+        snprintf(crange, cap, "bytes */%llu", (unsigned long long)st->size);
+        return 416;
+    }
+    if (n != 1)
+        return 200;                       /* several ranges: the whole file */
+    *off = rg[0].first;
+    *len = rg[0].last - rg[0].first + 1;
+    snprintf(crange, cap, "bytes %llu-%llu/%llu", (unsigned long long)rg[0].first,
+             (unsigned long long)rg[0].last, (unsigned long long)st->size);
+    return 206;
+}
+
+size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
+                       const pl_stat *st, char *out, size_t cap, uint64_t *off, uint64_t *len)
+{
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     pl_http_validators v;
     pl_http_etag(&v, st->ino, st->size, st->mtime_s, st->mtime_ns, NULL);
-    pl_http_req q = conditions(r);
-    bool head = r->method == PL_HTTP_HEAD;
-    int status = pl_http_preconditions(&q, &v, true);
     char lastmod[32], crange[96];
     pl_http_date(st->mtime_s, lastmod);
-    const char *type = pl_http_mime(r->path, strlen(r->path));
+    const char *type = pl_http_mime(path, strlen(path));
+    int status = decide(q, &v, st, off, len, crange, sizeof crange);
     pl_http_resp h = { .status = status, .date = serve_date(cx, &c->refs), .etag = v.etag,
                        .last_modified = lastmod, .cache_control = cache_control(cfg, type),
-                       .extra = cfg->extra, .close = !r->keep_alive, .accept_ranges = true,
-                       .keep_alive_10 = r->keep_alive && r->minor == 0 };
-    uint64_t off = 0, len = st->size;
-    if (status == 200 && r->range[0] && pl_http_if_range(&q, &v)) {
-        pl_http_range rg[PL_HTTP_RANGES_MAX];
-        int n = pl_http_parse_range(q.range, st->size, rg);
-        if (n == -416) {
-            status = 416;
-            snprintf(crange, sizeof crange, "bytes */%llu", (unsigned long long)st->size);
-            h.content_range = crange;
-        } else if (n == 1) {
-            status = 206;
-            off = rg[0].first;
-            len = rg[0].last - rg[0].first + 1;
-            snprintf(crange, sizeof crange, "bytes %llu-%llu/%llu",
-                     (unsigned long long)rg[0].first, (unsigned long long)rg[0].last,
-                     (unsigned long long)st->size);
-            h.content_range = crange;
-        }
-    }
-    h.status = status;
+                       .extra = cfg->extra, .close = !q->keep_alive, .accept_ranges = true,
+                       .keep_alive_10 = q->keep_alive && q->minor == 0,
+                       .content_range = crange };
     if (status == 200 || status == 206) {
         h.content_type = type;
         h.has_length = true;
-        h.content_length = len;
-    } else if (status == 412 || status == 416) {
-        h.has_length = true;
+        h.content_length = *len;
+    } else {
+        h.has_length = status != 304;
         h.content_length = 0;
-        h.etag = h.last_modified = NULL;
+        if (status != 304)
+            h.etag = h.last_modified = NULL;
     }
-    char buf[4096];
-    size_t n = pl_http_resp_head(buf, sizeof buf, &h);
+    if (!(status == 200 || status == 206) || q->method == PL_HTTP_HEAD)
+        *len = 0;                         /* no body */
+    return pl_http_resp_head(out, cap, &h);
+}
+
+void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
+                      const serve_entry *e)
+{
+    char buf[SERVE_HEAD_MAX + SERVE_CACHE_BODY];
+    uint64_t off, len;
+    size_t n = serve_file_head(cx, c, q, e->path, &e->st, buf, SERVE_HEAD_MAX, &off, &len);
+    if (n == 0)
+        return;
+    memcpy(buf + n, e->body + off, (size_t)len);
+    pl_write(cx, c->fd, buf, n + (size_t)len);
+}
+
+/* A file too big for the cache: the head, then SENDFILE from its descriptor. */
+static void respond(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
+{
+    const serve_conn *c = &r->conn;
+    pl_http_req q = conditions(r);
+    char buf[SERVE_HEAD_MAX];
+    uint64_t off, len;
+    size_t n = serve_file_head(cx, c, &q, r->path, st, buf, sizeof buf, &off, &len);
     if (n > 0)
         pl_write(cx, c->fd, buf, n);
-    if (!head && (status == 200 || status == 206) && len > 0) {
+    if (len > 0) {
         pl_cmd send = pl_cmd_sendfile(c->fd, fd, off, len);
         file_mem f = { fd };
         pl_send(cx, &send, &serve_h_file_sent, &f, sizeof f);
@@ -150,6 +181,38 @@ static void respond(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
         close_file(cx, fd);
     }
     serve_next(cx, c, r->keep_alive);
+}
+
+/* A small file: read it whole, keep it in the cache, answer from there. */
+typedef struct read_mem { pl_stat st; int file; serve_req r; } read_mem;
+
+static pl_verdict on_read(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const read_mem *m = mem;
+    const serve_entry *e = NULL;
+    if (a->err == 0 && a->len == m->st.size)
+        e = serve_cache_put(cx, &m->r.conn.refs, m->r.path, &m->st, a->data, a->len);
+    if (e == NULL) {                      /* changed under us, or not cacheable */
+        respond(cx, &m->r, m->file, &m->st);
+        return PL_DONE;
+    }
+    close_file(cx, m->file);
+    pl_http_req q = conditions(&m->r);
+    serve_from_cache(cx, &m->r.conn, &q, e);
+    serve_next(cx, &m->r.conn, m->r.keep_alive);
+    return PL_DONE;
+}
+PL_HANDLER(serve_h_read, on_read);
+
+static void read_small(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
+{
+    size_t plen = strlen(r->path);
+    read_mem m;
+    m.st = *st;
+    m.file = fd;
+    memcpy(&m.r, r, offsetof(serve_req, path) + plen + 1);
+    pl_cmd read = pl_cmd_read(fd, 0, st->size);
+    pl_send(cx, &read, &serve_h_read, &m, offsetof(read_mem, r.path) + plen + 1);
 }
 
 pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a)
@@ -172,7 +235,10 @@ pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a)
         serve_next(cx, c, r->keep_alive);
         return PL_DONE;
     }
-    respond(cx, r, a->fd, &a->st);
+    if (a->st.size <= SERVE_CACHE_BODY && strlen(r->path) < sizeof((serve_entry *)0)->path)
+        read_small(cx, r, a->fd, &a->st);
+    else
+        respond(cx, r, a->fd, &a->st);
     return PL_DONE;
 }
 PL_HANDLER(serve_h_opened, serve_on_opened);

@@ -202,8 +202,10 @@ static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
         pl_exit(cx, 1);
         return PL_DONE;
     }
-    struct { dir_mem d; char path[1]; } d = { { a->fd }, "" };
-    pl_start s = { pl_cmd_readdir(a->fd, ""), &h_dir, &d, sizeof d };
+    _Alignas(dir_mem) char buf[sizeof(dir_mem) + 1] = { 0 };   /* path "" */
+    dir_mem *d = (dir_mem *)buf;
+    d->root = a->fd;
+    pl_start s = { pl_cmd_readdir(a->fd, ""), &h_dir, d, sizeof buf };
     pl_bind(cx, &s, &h_total, NULL, 0);
     return PL_DONE;
 }

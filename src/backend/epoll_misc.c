@@ -74,6 +74,14 @@ static void perform_file(ep *e, pl__task *t)
             close(fd);
         break;
     }
+    case PL_CMD_READ: {
+        size_t want = t->cmd.count < e->rbuf_len ? (size_t)t->cmd.count : e->rbuf_len;
+        ssize_t n = pread(t->cmd.fd, e->rbuf, want, (off_t)t->cmd.offset);
+        a.err = n < 0 ? -errno : 0;
+        a.data = e->rbuf;
+        a.len = n < 0 ? 0 : (size_t)n;
+        break;
+    }
     case PL_CMD_READDIR: {
         pl__dirpage pg;
         a.err = pl__os_readdir(t->cmd.dir, t->cmd.text, t->cmd.offset,

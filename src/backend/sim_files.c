@@ -244,6 +244,28 @@ static void read_step(sim_world *w, sim_op *op)
         sim_sched(w, &op->ev, w->now + sim_below(w, 3));
 }
 
+/* READ on a simulated file descriptor: bytes of its node at offset. */
+static void pread_step(sim_world *w, sim_op *op)
+{
+    pl_answer a = { .kind = PL_ANS_DATA };
+    const pl_cmd *c = &op->t->cmd;
+    int node = c->fd >= 0 && c->fd < w->nfds ? w->fds[c->fd].node : -1;
+    if (node < 0 || w->nodes[node].type != PL_FT_FILE) {
+        a.err = -EBADF;
+    } else if (inject_eio(w, node)) {
+        a.err = -EIO;
+    } else {
+        uint64_t size = w->nodes[node].size, off = c->offset;
+        uint64_t n = off >= size ? 0 : size - off;
+        n = n < c->count ? n : c->count;
+        n = n < SIM_CHUNK ? n : SIM_CHUNK;
+        sim_file_content(w, node, off, w->scratch, (size_t)n);
+        a.data = w->scratch;
+        a.len = (size_t)n;
+    }
+    sim_final(w, op, &a);
+}
+
 void sim_file_step(sim_world *w, sim_op *op)
 {
     pl_answer a = { .kind = PL_ANS_STAT };
@@ -252,6 +274,7 @@ void sim_file_step(sim_world *w, sim_op *op)
     case PL_CMD_OPEN: open_step(w, op); return;
     case PL_CMD_READDIR: readdir_step(w, op); return;
     case PL_CMD_READ_FILE: read_step(w, op); return;
+    case PL_CMD_READ: pread_step(w, op); return;
     case PL_CMD_STAT: {
         int n = lookup(w, op->t, false);
         if (n >= 0 && inject_eio(w, n))

@@ -157,19 +157,27 @@ const void *pl_ref_get(pl_ctx *cx, pl_ref ref, size_t *len)
     return cx->rt->refs[ref].p;
 }
 
+void *pl_ref_mut(pl_ctx *cx, pl_ref ref, size_t *len)
+{
+    PL_ASSERT(ref < cx->rt->nrefs);
+    if (len)
+        *len = cx->rt->refs[ref].len;
+    return cx->rt->refs[ref].p;
+}
+
 void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len)
 {
     pl_rt *rt = cx->rt;
-    PL_ASSERT(ref < rt->nrefs && len <= PL_MEM_MAX);
-    uint8_t *p = malloc(len ? len : 1);
+    PL_ASSERT(ref < rt->nrefs && len <= (size_t)1 << 30);
+    uint8_t *p = val ? malloc(len ? len : 1) : calloc(1, len ? len : 1);
     PL_ASSERT(p != NULL);
-    if (len)
+    if (len && val)
         memcpy(p, val, len);
     free(rt->refs[ref].p);
     rt->refs[ref] = (pl__ref){ p, len };
     uint32_t tag[2] = { 0x52454657u, ref };
     pl__trace_mix(rt, tag, sizeof tag);
-    pl__trace_mix(rt, val, len);
+    pl__trace_mix(rt, p, len);
 }
 
 const char *pl_dirent_next(size_t *pos, const pl_answer *ans, pl_ftype *type)

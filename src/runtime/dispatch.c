@@ -19,7 +19,7 @@ pl_ans_kind pl__ans_kind_of(pl_cmd_kind k)
         [PL_CMD_SEND] = PL_ANS_SENT,        [PL_CMD_SENDFILE] = PL_ANS_SENT,
         [PL_CMD_CLOSE] = PL_ANS_DONE,       [PL_CMD_OPEN] = PL_ANS_OPENED,
         [PL_CMD_STAT] = PL_ANS_STAT,        [PL_CMD_READ_FILE] = PL_ANS_DATA,
-        [PL_CMD_READDIR] = PL_ANS_DIR,
+        [PL_CMD_READDIR] = PL_ANS_DIR,      [PL_CMD_READ] = PL_ANS_DATA,
     };
     PL_ASSERT(k >= 0 && k < PL_CMD_KIND_COUNT);
     return map[k];
