@@ -42,34 +42,54 @@ const char *pl_http_reason(int status)
 
 typedef struct out { char *p; size_t len, cap; bool full; } out;
 
-static void put(out *o, const char *fmt, const char *a, const char *b)
+/* Append n bytes; a head that does not fit is refused whole. */
+static void put(out *o, const char *s, size_t n)
 {
-    if (o->full)
-        return;
-    int n = snprintf(o->p + o->len, o->cap - o->len, fmt, a, b);
-    if (n < 0 || (size_t)n >= o->cap - o->len)
+    if (o->full || n > o->cap - o->len) {
         o->full = true;
-    else
-        o->len += (size_t)n;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
+
+static void put_u64(out *o, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, d + i, sizeof d - i);
 }
 
 static void header(out *o, const char *name, const char *value)
 {
-    if (value != NULL && value[0] != 0)
-        put(o, "%s: %s\r\n", name, value);
+    if (value == NULL || value[0] == 0)
+        return;
+    puts_(o, name);
+    put(o, ": ", 2);
+    puts_(o, value);
+    put(o, "\r\n", 2);
 }
 
 size_t pl_http_resp_head(char *buf, size_t cap, const pl_http_resp *r)
 {
     out o = { buf, 0, cap, false };
-    char status[16], length[24];
-    snprintf(status, sizeof status, "%d", r->status);
-    put(&o, "HTTP/1.1 %s %s\r\nServer: pluto\r\n", status, pl_http_reason(r->status));
+    put(&o, "HTTP/1.1 ", 9);
+    put_u64(&o, (uint64_t)r->status);
+    put(&o, " ", 1);
+    puts_(&o, pl_http_reason(r->status));
+    put(&o, "\r\nServer: pluto\r\n", 17);
     header(&o, "Date", r->date);
     header(&o, "Content-Type", r->content_type);
     if (r->has_length) {
-        snprintf(length, sizeof length, "%llu", (unsigned long long)r->content_length);
-        header(&o, "Content-Length", length);
+        put(&o, "Content-Length: ", 16);
+        put_u64(&o, r->content_length);
+        put(&o, "\r\n", 2);
     }
     header(&o, "Content-Range", r->content_range);
     header(&o, "Content-Encoding", r->content_encoding);
@@ -87,8 +107,8 @@ size_t pl_http_resp_head(char *buf, size_t cap, const pl_http_resp *r)
     else if (r->keep_alive_10)
         header(&o, "Connection", "keep-alive");
     if (r->extra != NULL)
-        put(&o, "%s%s", r->extra, "");
-    put(&o, "\r\n%s%s", "", "");
+        puts_(&o, r->extra);
+    put(&o, "\r\n", 2);
     return o.full ? 0 : o.len;
 }
 
