@@ -5,6 +5,8 @@
 #   make test       install what the tests need (Debian packages), build, run them all
 #   make asan       the same tests under ASan+UBSan
 #   make check-purity   fail if a pure module references OS calls, the clock or rand
+#   make bench      pluto side by side with nginx, lighttpd and h2o (bench/results/)
+#   make fuzz       each libFuzzer driver for FUZZ_SECONDS (default 60)
 #   make install PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -13,7 +15,7 @@ BUILD   ?= build
 OPT     ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Iinclude -Isrc -MMD -MP
-LDLIBS  += -lxxhash
+LDLIBS  += -lxxhash -lpthread
 
 LIB_SRC  := $(wildcard src/runtime/*.c src/backend/*.c src/cli/lib_*.c)
 APP_SRC  := $(wildcard src/apps/*.c src/http/*.c)
@@ -23,6 +25,13 @@ APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# `make bench`: pluto against nginx, lighttpd and h2o on loopback (bench/README.md).
+# ROUNDS, DURATION, SERVERS, WORKLOADS, QUICK=1, PLUTO_FLAGS pass through.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/pluto
+	@PLUTO=$(BUILD)/pluto bash bench/run.sh
 
 .PHONY: all run test asan check-purity install uninstall clean deps unit fuzz fuzz-smoke
 

@@ -47,6 +47,7 @@ enum { PL_PATH_MAX = 4096 };        /* longest path in a command, bytes */
 enum { PL_DIR_PAGE = 64 * 1024 };   /* default READDIR page, bytes of packed entries */
 enum { PL_INPUT_MAX = 1 << 20 };    /* unconsumed input kept per descriptor, bytes */
 enum { PL_READ_MAX = 64 * 1024 };   /* largest READ, bytes */
+#define PL_WORKERS_AUTO UINT32_MAX  /* pl_run_opts.workers: one per online CPU */
 
 /* Special directory handles for path commands. */
 enum { PL_DIR_CWD = -100 };
@@ -77,6 +78,9 @@ typedef enum pl_cmd_kind {
 /* Flags for PL_CMD_LOG: the error stream instead of the output stream. */
 enum { PL_LOG_ERR = 1 };
 
+/* Flags for PL_CMD_LISTEN: share the port with the other workers. */
+enum { PL_LISTEN_REUSEPORT = 1 };
+
 /* Open flags for PL_CMD_OPEN. */
 enum { PL_OPEN_READ = 0, PL_OPEN_DIR = 1 };
 
@@ -88,7 +92,7 @@ typedef struct pl_cmd {
     pl_cmd_kind kind;
     int fd;                 /* RECV, SEND, SENDFILE (socket), CLOSE, READ (file) */
     int dir;                /* OPEN, STAT, READ_FILE, READDIR: handle or PL_DIR_CWD */
-    int flags;              /* OPEN: PL_OPEN_* */
+    int flags;              /* OPEN: PL_OPEN_*; LOG: PL_LOG_*; LISTEN: PL_LISTEN_* */
     int signo;              /* SIGNAL */
     uint16_t port;          /* LISTEN, CONNECT */
     const char *host;       /* LISTEN, CONNECT: "127.0.0.1", "::1", "::" ... */
@@ -306,8 +310,11 @@ typedef struct pl_program {
     /* Issue the first commands, in the root computation. */
     void (*start)(pl_ctx *cx, const void *cfg);
     /* Optional: adjust run options from the configuration (e.g. a bound on
-     * open descriptors). */
+     * open descriptors, the number of workers). */
     void (*tune)(const void *cfg, pl_run_opts *o);
+    /* Optional: with several workers, each runs on its own copy of cfg; this
+     * marks the copy with the worker's index (0 .. count-1). */
+    void (*for_worker)(void *cfg, uint32_t index, uint32_t count);
 } pl_program;
 
 /* The handler registered under name in p's registry, or NULL. */
@@ -332,6 +339,10 @@ typedef struct pl_sim_opts {
 struct pl_run_opts {
     pl_backend_kind backend;
     uint32_t max_open;      /* descriptors the runtime may hold (0: from RLIMIT_NOFILE) */
+    uint32_t workers;       /* live: independent runtimes on threads (0, 1: one;
+                             * PL_WORKERS_AUTO: one per online CPU); they
+                             * share nothing, listeners use SO_REUSEPORT, and when one
+                             * ends the others get SIGTERM */
     pl_sim_opts sim;
 };
 
@@ -339,6 +350,9 @@ struct pl_run_opts {
  * exit code (0 when it simply ran out of work). With the sim backend the
  * final line printed is `trace <16 hex digits>`. */
 int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *opts);
+/* cfg_size: bytes of cfg, copied for each worker when there are several. */
+int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
+                   const pl_run_opts *opts);
 
 /* The command line every Pluto program gets:
  *   prog [ARGS]           run live on epoll

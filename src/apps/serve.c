@@ -49,6 +49,8 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
             return PL_DONE;
         }
         bool v6 = strchr(cfg->bind, ':') != NULL;
+        if (cfg->worker != 0)
+            return PL_KEEP;               /* worker 0 speaks for all */
         pl_logf(cx, "Pluto starting on %s, port %u, on %s.", cfg->root, (unsigned)a->port,
                 serve_date(cx, &l->refs));
         pl_logf(cx, "serving http://%s%s%s:%u/", v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
@@ -114,7 +116,10 @@ static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
         return PL_DONE;
     }
     l.refs.root = a->fd;
-    pl_start serve = { pl_cmd_listen(cfg->bind, cfg->port), &h_client, &l, sizeof l };
+    pl_cmd listen = pl_cmd_listen(cfg->bind, cfg->port);
+    if (cfg->nworkers > 1)
+        listen.flags = PL_LISTEN_REUSEPORT;
+    pl_start serve = { listen, &h_client, &l, sizeof l };
     pl_start stop = { pl_cmd_none(), &h_signals, NULL, 0 };
     pl_first(cx, &serve, &stop, &h_stop, NULL, 0);
     pl_cmd tick = pl_cmd_timer(1000, 1000);
@@ -145,9 +150,17 @@ static void serve_start(pl_ctx *cx, const void *p)
     pl_send(cx, &t, &h_start_time, &l, sizeof l);
 }
 
+static void serve_for_worker(void *p, uint32_t index, uint32_t count)
+{
+    ((serve_cfg *)p)->worker = index;
+    ((serve_cfg *)p)->nworkers = count;
+}
+
 static void serve_tune(const void *p, pl_run_opts *o)
 {
     const serve_cfg *cfg = p;
+    /* Port 0: each worker would get a port of its own, so there is one. */
+    o->workers = cfg->port == 0 ? 1 : cfg->workers ? cfg->workers : PL_WORKERS_AUTO;
     if (cfg->max_conns)
         o->max_open = cfg->max_conns + 256;   /* clients, files being sent, and the
                                                * few over the limit told 503 */
@@ -168,4 +181,5 @@ const pl_program pl_app_serve = {
     .parse = serve_parse,
     .start = serve_start,
     .tune = serve_tune,
+    .for_worker = serve_for_worker,
 };

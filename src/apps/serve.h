@@ -22,7 +22,8 @@ typedef struct serve_cfg {
     char root[PL_PATH_MAX];
     char bind[64];
     uint16_t port;
-    uint32_t workers;
+    uint32_t workers;           /* 0: one per online CPU */
+    uint32_t worker, nworkers;  /* this copy's worker index, and how many */
     uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms;
     uint32_t max_conns, max_header_bytes;
     bool dotfiles_allow, list_dirs, cors, short_form;

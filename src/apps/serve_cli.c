@@ -40,7 +40,7 @@ static void defaults(serve_cfg *cfg)
     strcpy(cfg->root, ".");
     strcpy(cfg->bind, "::");
     cfg->port = 8000;
-    cfg->workers = 1;
+    cfg->workers = 0;
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
     cfg->send_timeout_ms = 60000;
@@ -60,6 +60,12 @@ static const char *option(serve_cfg *cfg, const char *name, const char *v)
         char *end = strchr(cfg->bind, ']');
         if (end)
             *end = 0;
+        return NULL;
+    }
+    if (!strcmp(name, "-w") || !strcmp(name, "--workers")) {
+        if (pl_app_number(v, 1, 256, &n))
+            return "bad number of workers (1..256)";
+        cfg->workers = (uint32_t)n;
         return NULL;
     }
     if (!strcmp(name, "--header-timeout"))
@@ -97,7 +103,8 @@ static const char *option(serve_cfg *cfg, const char *name, const char *v)
 
 static bool takes_value(const char *a)
 {
-    static const char *const with[] = { "-p", "--port", "-b", "--bind", "--header-timeout",
+    static const char *const with[] = { "-p", "--port", "-b", "--bind", "-w", "--workers",
+        "--header-timeout",
         "--idle-timeout", "--max-conns", "--max-header-bytes", "--header",
         "--cache-control", "--dotfiles", NULL };
     for (int i = 0; with[i]; i++)

@@ -5,6 +5,7 @@
 #include "backend/osfile.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +257,7 @@ void ep_signal_add(ep *e, pl__task *t)
     t->bk_next = e->sigtasks[s];
     e->sigtasks[s] = t;
     sigaddset(&e->sigmask, s);
-    sigprocmask(SIG_BLOCK, &e->sigmask, NULL);
+    pthread_sigmask(SIG_BLOCK, &e->sigmask, NULL);
     bool fresh = e->sigfd < 0;
     e->sigfd = signalfd(e->sigfd, &e->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fresh && e->sigfd >= 0) {

@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -52,6 +54,36 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n, ui
     }
 }
 
+/* Addresses this process listens on with SO_REUSEPORT. The first worker to
+ * bind one probes it without SO_REUSEPORT, so a port another process holds
+ * is refused ("address in use") instead of silently shared. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sockaddr_storage shared[16];
+static int nshared;
+
+static bool claim_shared(const struct sockaddr_storage *ss, socklen_t len, int *err)
+{
+    pthread_mutex_lock(&shared_lock);
+    for (int i = 0; i < nshared; i++) {
+        if (memcmp(&shared[i], ss, len) == 0) {
+            pthread_mutex_unlock(&shared_lock);
+            return true;                /* a worker of ours has it: join */
+        }
+    }
+    int probe = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    *err = probe < 0 ? -errno : 0;
+    if (probe >= 0) {
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(probe, (const struct sockaddr *)ss, len) != 0)
+            *err = -errno;
+        close(probe);
+    }
+    if (*err == 0 && nshared < 16)
+        memcpy(&shared[nshared++], ss, sizeof *ss);
+    pthread_mutex_unlock(&shared_lock);
+    return *err == 0;
+}
+
 static int open_listener(const pl_cmd *c, uint16_t *bound)
 {
     struct sockaddr_storage ss;
@@ -59,11 +91,15 @@ static int open_listener(const pl_cmd *c, uint16_t *bound)
     int err = make_addr(c->host, c->port, &ss, &len);
     if (err)
         return err;
+    if ((c->flags & PL_LISTEN_REUSEPORT) && !claim_shared(&ss, len, &err))
+        return err;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (c->flags & PL_LISTEN_REUSEPORT)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);   /* workers share it */
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {

@@ -90,7 +90,7 @@ int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, in
     }
     if (p->tune)
         p->tune(cfg, &o);
-    int code = pl_run(p, cfg, &o);
+    int code = pl_run_workers(p, cfg, p->cfg_size ? p->cfg_size : 1, &o);
     free(cfg);
     return code;
 }

@@ -1,0 +1,205 @@
+# report.awk — turns bench/run.sh's raw runs into the markdown table (stdout) and the
+# chart's data files (datadir/rps.dat, datadir/gbps.dat). Plain POSIX awk (mawk).
+#
+# Input, tab-separated: wrk runs (13 fields)
+#   round server workload requests bytes duration_us connect read write status timeout
+#   server_ticks wrk_ms
+# and idle runs (6 fields)
+#   round server idle_conns held rss_before_kb rss_after_kb
+# Variables: servers workloads avail ("name:1 name:0") notes ("name=text|...") hz rounds
+#   dur idle_target datadir header
+
+function median(key,    n, i, j, t, a) {
+    n = cnt[key]
+    if (n == 0) return ""
+    for (i = 1; i <= n; i++) a[i] = val[key, i] + 0
+    for (i = 2; i <= n; i++) {
+        t = a[i]
+        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+        a[j + 1] = t
+    }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+function add(key, v) { val[key, ++cnt[key]] = v }
+
+function commas(x,    s, neg, out) {
+    x = sprintf("%.0f", x)
+    neg = (x ~ /^-/)
+    s = neg ? substr(x, 2) : x
+    out = ""
+    while (length(s) > 3) {
+        out = "," substr(s, length(s) - 2) out
+        s = substr(s, 1, length(s) - 3)
+    }
+    return (neg ? "-" : "") s out
+}
+
+function fmt(metric, v) {
+    if (v == "") return "—"
+    if (metric == "rps") return commas(v)
+    if (metric == "gbps") return sprintf("%.2f", v)
+    if (metric == "cpu") return sprintf("%.1f", v)
+    if (metric == "rss") return commas(v) " B"
+    return v
+}
+
+# One table row: label, metric, workload, higher-is-better?
+function row(label, metric, w, higher,    s, i, v, best, bestname, cells, pv, r, note) {
+    cells = ""
+    best = ""
+    bestname = ""
+    for (i = 1; i <= ns; i++) {
+        s = srv[i]
+        if (!(s in ok) && cnt[metric SUBSEP s SUBSEP w] == 0) {
+            cells = cells " | n/a"
+            continue
+        }
+        v = median(metric SUBSEP s SUBSEP w)
+        note = ""
+        if (metric == "rss" && v != "" && held_min[s] < idle_target)
+            note = " (" commas(held_min[s]) " of " commas(idle_target) " held)"
+        cells = cells " | " fmt(metric, v) note
+        if (s == "pluto" || v == "") continue
+        if (best == "" || (higher && v > best) || (!higher && v < best)) {
+            best = v
+            bestname = s
+        }
+    }
+    r = "—"
+    pv = median(metric SUBSEP "pluto" SUBSEP w)
+    if (pv != "" && best != "" && best > 0)
+        r = sprintf("%.2f (%s)", pv / best, bestname)
+    printf "| %s%s | %s |\n", label, cells, r
+}
+
+BEGIN {
+    FS = "\t"
+    ns = split(servers, srv, " ")
+    na = split(avail, av, " ")
+    for (i = 1; i <= na; i++) {
+        split(av[i], kv, ":")
+        if (kv[2] == 1) ok[kv[1]] = 1
+    }
+    nw = split(workloads, wl, " ")
+    for (i = 1; i <= nw; i++) want[wl[i]] = 1
+}
+
+NF == 13 {
+    s = $2; w = $3; req = $4; bytes = $5; d = $6 / 1e6; ticks = $12
+    if (d <= 0 || req <= 0) next
+    add("rps" SUBSEP s SUBSEP w, req / d)
+    add("gbps" SUBSEP s SUBSEP w, bytes / d / 1073741824)
+    add("cpu" SUBSEP s SUBSEP w, ticks * 1e6 / hz / req)
+    add("wrk" SUBSEP s SUBSEP w, $13 / 10 / d)   # % of wrk's core
+    e = $7 + $8 + $9 + $10 + $11
+    if (e > 0) {
+        errs[s SUBSEP w] += e
+        errtxt[s SUBSEP w] = errtxt[s SUBSEP w] sprintf(" round %d: connect %d, read %d, write %d, status %d, timeout %d;", $1, $7, $8, $9, $10, $11)
+    }
+    next
+}
+
+NF == 6 {
+    s = $2; held = $4
+    if (!(s in held_min) || held < held_min[s]) held_min[s] = held
+    if (held > 0) add("rss" SUBSEP s SUBSEP "idle", ($6 - $5) * 1024 / held)
+    next
+}
+
+END {
+    printf "# Pluto static file benchmark\n\n"
+    printf "%s. Each server: one worker pinned to core 0 (`taskset -c 0`), loopback; " \
+        "wrk -t1 pinned to core 1. Medians of %d interleaved round(s) of %d s.\n\n", header, rounds, dur
+    if (busy != "") printf "%s\n\n", busy
+    if (busy_end + 0 >= 10)
+        printf "Warning: the machine was %d%% busy right after the run (other processes); figures are noisy.\n\n", busy_end
+    nn = split(notes, nl, "|")
+    for (i = 1; i <= nn; i++) {
+        if (nl[i] == "") continue
+        split(nl[i], kv, "=")
+        printf "%s: not available (%s)\n\n", kv[1], substr(nl[i], length(kv[1]) + 2)
+    }
+    printf "| workload"
+    for (i = 1; i <= ns; i++) printf " | %s", srv[i]
+    printf " | pluto / best peer |\n|---"
+    for (i = 1; i <= ns; i++) printf "|---:"
+    printf "|---|\n"
+    if ("small" in want) {
+        row("849 B file, keep-alive, 100 conns: req/s", "rps", "small", 1)
+        row("same: server CPU µs per request", "cpu", "small", 0)
+    }
+    if ("pipeline" in want) {
+        row("same, 16 requests pipelined per write: req/s", "rps", "pipeline", 1)
+        row("same pipelined: CPU µs per request", "cpu", "pipeline", 0)
+    }
+    if ("64k" in want) {
+        row("64 KiB file, 50 conns: GB/s", "gbps", "64k", 1)
+        row("same: req/s", "rps", "64k", 1)
+        row("same: CPU µs per request", "cpu", "64k", 0)
+    }
+    if ("10m" in want) {
+        row("10 MiB file, 10 conns: GB/s", "gbps", "10m", 1)
+        row("same: req/s", "rps", "10m", 1)
+        row("same: CPU µs per request", "cpu", "10m", 0)
+    }
+    if ("close" in want) {
+        row("`Connection: close`, 50 conns: req/s", "rps", "close", 1)
+        row("same: CPU µs per request", "cpu", "close", 0)
+    }
+    if ("idle" in want)
+        row(commas(idle_target) " idle keep-alive conns: RSS per conn", "rss", "idle", 0)
+
+    printf "\npluto / best peer: pluto's median over the best peer's (named). For req/s and " \
+        "GB/s the best peer is the highest and above 1 means pluto is faster; for CPU µs " \
+        "per request and RSS per connection the best peer is the lowest and below 1 means " \
+        "pluto uses less. GB/s is wrt 2^30 bytes, as wrk's Transfer/sec.\n"
+    # Runs where wrk's own core was (nearly) saturated measure the client as much as
+    # the server.
+    nwl = split("small pipeline 64k 10m close", wo, " ")
+    for (i = 1; i <= nwl; i++) {
+        w = wo[i]
+        if (!(w in want)) continue
+        lst = ""
+        for (j = 1; j <= ns; j++) {
+            v = median("wrk" SUBSEP srv[j] SUBSEP w)
+            if (v != "" && v >= 90) lst = lst (lst == "" ? "" : ", ") srv[j] sprintf(" %.0f%%", v)
+        }
+        if (lst != "")
+            printf "\nClient-bound: wrk's core was 90%% busy or more in `%s` (%s): those " \
+                "req/s and GB/s are capped by wrk as much as by the server; CPU µs per " \
+                "request still compares the servers.\n", w, lst
+    }
+    for (k in errs) {
+        split(k, kk, SUBSEP)
+        printf "\nwrk errors, %s / %s:%s\n", kk[1], kk[2], errtxt[k]
+    }
+
+    # Chart data: one file per unit, columns = the servers that ran.
+    hdr = "workload"
+    for (i = 1; i <= ns; i++) if (srv[i] in ok) hdr = hdr "\t" srv[i]
+    nr = split("small pipeline close", rw, " ")
+    split("849 B keep-alive|849 B pipelined x16|Connection: close", rl, "|")
+    chart(datadir "/rps.dat", "rps", nr, rw, rl)
+    nr = split("64k 10m", rw, " ")
+    split("64 KiB, 50 conns|10 MiB, 10 conns", rl, "|")
+    chart(datadir "/gbps.dat", "gbps", nr, rw, rl)
+}
+
+function chart(file, metric, nr, rw, rl,    i, j, line, any, v) {
+    any = 0
+    for (i = 1; i <= nr; i++) if (rw[i] in want) any = 1
+    if (!any) return
+    print hdr > file
+    for (i = 1; i <= nr; i++) {
+        if (!(rw[i] in want)) continue
+        line = "\"" rl[i] "\""
+        for (j = 1; j <= ns; j++) {
+            if (!(srv[j] in ok)) continue
+            v = median(metric SUBSEP srv[j] SUBSEP rw[i])
+            line = line "\t" (v == "" ? 0 : v)
+        }
+        print line > file
+    }
+    close(file)
+}
