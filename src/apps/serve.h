@@ -95,9 +95,13 @@ enum { SERVE_HEAD_MAX = 4096 };
  * Returns the head's length (0 if it did not fit). */
 size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
                        const pl_stat *st, char *out, size_t cap, uint64_t *off, uint64_t *len);
-/* Answer from a cache entry with one send. */
+/* Responses gathered while one read's pipelined requests are answered, so
+ * that they leave in one send. */
+typedef struct serve_out { size_t len; char buf[64 * 1024]; } serve_out;
+void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out);
+/* Answer from a cache entry: into out when given, else with its own send. */
 void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
-                      const serve_entry *e);
+                      const serve_entry *e, serve_out *out);
 pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a);
 pl_verdict serve_on_file_sent(pl_ctx *cx, void *mem, const pl_answer *a);
 

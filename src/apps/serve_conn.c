@@ -99,34 +99,42 @@ static bool refuse(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, next_s
     return false;
 }
 
-/* A parsed head: answer it from the cache, or start opening its file. */
-static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q)
+/* A parsed head: answer it from the cache (into out), or start opening its
+ * file. Anything but a cache hit sends what out holds first, to keep order. */
+static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, serve_out *out)
 {
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     bool head = q->method == PL_HTTP_HEAD;
     next_step step;
-    if (refuse(cx, c, q, &step))
-        return step;
     serve_req r;
     memset(&r, 0, offsetof(serve_req, path));
     pl_http_path info;
-    int rc = pl_http_map_path(q->target.p, q->target.len, r.path, sizeof r.path, &info);
+    int rc = -400;
+    if (q->method == PL_HTTP_GET || head)
+        rc = pl_http_map_path(q->target.p, q->target.len, r.path, sizeof r.path, &info);
+    char key[PL_PATH_MAX + 16];
+    const serve_entry *e = NULL;
+    if (rc == 0 && !q->chunked && !(q->has_length && q->content_length > 0) &&
+        !(info.dotfile && !cfg->dotfiles_allow) &&
+        serve_cache_key(r.path, info.dir_slash, key, sizeof key))
+        e = serve_cache_get(cx, &c->refs, key);
+    if (e != NULL) {
+        serve_from_cache(cx, c, q, e, out);
+        if (!q->keep_alive) {
+            serve_flush(cx, c, out);
+            close_conn(cx, c);
+        }
+        return q->keep_alive ? NEXT_REQUEST : CLOSED;
+    }
+    serve_flush(cx, c, out);
+    if (refuse(cx, c, q, &step))
+        return step;
     if (rc < 0 || (info.dotfile && !cfg->dotfiles_allow)) {
         bool bad = rc < 0;
         serve_simple(cx, c, bad ? -rc : 404, head, bad || !q->keep_alive, NULL, NULL);
         if (bad || !q->keep_alive)
             close_conn(cx, c);
         return bad || !q->keep_alive ? CLOSED : NEXT_REQUEST;
-    }
-    char key[PL_PATH_MAX + 16];
-    const serve_entry *e = NULL;
-    if (serve_cache_key(r.path, info.dir_slash, key, sizeof key))
-        e = serve_cache_get(cx, &c->refs, key);
-    if (e != NULL) {
-        serve_from_cache(cx, c, q, e);
-        if (!q->keep_alive)
-            close_conn(cx, c);
-        return q->keep_alive ? NEXT_REQUEST : CLOSED;
     }
     r.conn = *c;
     r.method = q->method;
@@ -159,6 +167,9 @@ static pl_verdict too_big(pl_ctx *cx, serve_conn *c, const pl_answer *a)
     return PL_DONE;
 }
 
+static pl_verdict read_heads(pl_ctx *cx, serve_conn *c, const pl_answer *a,
+                             const serve_cfg *cfg, serve_out *out);
+
 /* Answer every complete head in the buffer; keep a partial one for later. */
 static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
 {
@@ -174,6 +185,17 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
         return PL_DONE;
     }
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    serve_out out;                      /* responses of this read, sent once */
+    out.len = 0;
+    pl_verdict v = read_heads(cx, c, a, cfg, &out);
+    serve_flush(cx, c, &out);
+    return v;
+}
+PL_HANDLER(serve_h_conn, on_conn);
+
+static pl_verdict read_heads(pl_ctx *cx, serve_conn *c, const pl_answer *a,
+                             const serve_cfg *cfg, serve_out *out)
+{
     size_t off = 0;
     for (int n = 0; n < 1024; n++) {      /* bounded: the rest waits for the next call */
         const char *p = (const char *)a->data + off;
@@ -181,8 +203,10 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
         bool started = c->scanned > 0;
         size_t end = left ? pl_http_head_end(p, left, &c->scanned) : 0;
         if (end == 0 || end > cfg->max_header_bytes) {
-            if (left >= cfg->max_header_bytes || end > cfg->max_header_bytes)
+            if (left >= cfg->max_header_bytes || end > cfg->max_header_bytes) {
+                serve_flush(cx, c, out);
                 return too_big(cx, c, a);
+            }
             pl_consume(cx, off);
             if (left == 0)
                 pl_timeout(cx, cfg->idle_timeout_ms);       /* between requests */
@@ -196,15 +220,15 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
         c->scanned = 0;
         pl_consume(cx, off);
         if (rc < 0) {
+            serve_flush(cx, c, out);
             serve_simple(cx, c, -rc, false, true, NULL, NULL);
             close_conn(cx, c);
             return PL_DONE;
         }
-        next_step step = handle(cx, c, &q);
+        next_step step = handle(cx, c, &q, out);
         if (step != NEXT_REQUEST)
             return PL_DONE;
         c->served++;
     }
     return PL_KEEP;
 }
-PL_HANDLER(serve_h_conn, on_conn);

@@ -151,16 +151,31 @@ size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, co
     return pl_http_resp_head(out, cap, &h);
 }
 
-void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
-                      const serve_entry *e)
+void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out)
 {
-    char buf[SERVE_HEAD_MAX + SERVE_CACHE_BODY];
+    if (out != NULL && out->len > 0) {
+        pl_write(cx, c->fd, out->buf, out->len);
+        out->len = 0;
+    }
+}
+
+void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
+                      const serve_entry *e, serve_out *out)
+{
+    char one[SERVE_HEAD_MAX + SERVE_CACHE_BODY];
+    enum { ROOM = SERVE_HEAD_MAX + SERVE_CACHE_BODY };
+    if (out != NULL && sizeof out->buf - out->len < ROOM)
+        serve_flush(cx, c, out);
+    char *buf = out != NULL ? out->buf + out->len : one;
     uint64_t off, len;
     size_t n = serve_file_head(cx, c, q, e->path, &e->st, buf, SERVE_HEAD_MAX, &off, &len);
     if (n == 0)
         return;
     memcpy(buf + n, e->body + off, (size_t)len);
-    pl_write(cx, c->fd, buf, n + (size_t)len);
+    if (out != NULL)
+        out->len += n + (size_t)len;
+    else
+        pl_write(cx, c->fd, buf, n + (size_t)len);
 }
 
 /* A file too big for the cache: the head, then SENDFILE from its descriptor. */
@@ -198,7 +213,7 @@ static pl_verdict on_read(pl_ctx *cx, void *mem, const pl_answer *a)
     }
     close_file(cx, m->file);
     pl_http_req q = conditions(&m->r);
-    serve_from_cache(cx, &m->r.conn, &q, e);
+    serve_from_cache(cx, &m->r.conn, &q, e, NULL);
     serve_next(cx, &m->r.conn, m->r.keep_alive);
     return PL_DONE;
 }
