@@ -89,12 +89,23 @@ const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *
 bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap);
 
 /* serve_file.c */
-enum { SERVE_HEAD_MAX = 4096 };
-/* The head for a regular file (status from the preconditions and range),
- * written to out; *off and *len give the body slice to send (len 0: none).
- * Returns the head's length (0 if it did not fit). */
+enum { SERVE_HEAD_MAX = 4096, SERVE_PARTS_MAX = 2048 };
+
+/* What follows a file's head: nothing, one slice, or multipart parts. */
+typedef struct serve_body {
+    uint64_t off, len;          /* the slice; len 0 and nparts 0: no body */
+    int nparts;                 /* several ranges: multipart/byteranges */
+    pl_http_range parts[PL_HTTP_RANGES_MAX];
+    char boundary[PL_HTTP_BOUNDARY_LEN + 1];
+    const char *type;
+    uint64_t size;
+} serve_body;
+
+/* The head for a regular file (status from the preconditions and Range),
+ * written to out, and what body follows. Returns the head's length (0 if
+ * it did not fit). */
 size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
-                       const pl_stat *st, char *out, size_t cap, uint64_t *off, uint64_t *len);
+                       const pl_stat *st, char *out, size_t cap, serve_body *b);
 /* Responses gathered while one read's pipelined requests are answered, so
  * that they leave in one send. */
 typedef struct serve_out { size_t len; char buf[64 * 1024]; } serve_out;

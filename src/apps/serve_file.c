@@ -96,50 +96,62 @@ static const char *cache_control(const serve_cfg *cfg, const char *type)
     return strncmp(type, "text/html", 9) == 0 ? "no-cache" : NULL;
 }
 
-/* Status after the preconditions and Range; fills the slice and Content-Range. */
+/* Status after the preconditions and Range; fills the body and Content-Range. */
 static int decide(const pl_http_req *q, const pl_http_validators *v, const pl_stat *st,
-                  uint64_t *off, uint64_t *len, char *crange, size_t cap)
+                  serve_body *b, char *crange, size_t cap)
 {
     int status = pl_http_preconditions(q, v, true);
-    *off = 0;
-    *len = st->size;
+    b->off = 0;
+    b->len = st->size;
+    b->nparts = 0;
+    b->size = st->size;
     crange[0] = 0;
     if (status != 200 || q->range.len == 0 || !pl_http_if_range(q, v))
         return status;
-    pl_http_range rg[PL_HTTP_RANGES_MAX];
-    int n = pl_http_parse_range(q->range, st->size, rg);
+    int n = pl_http_parse_range(q->range, st->size, b->parts);
     if (n == -416) {
         snprintf(crange, cap, "bytes */%llu", (unsigned long long)st->size);
         return 416;
     }
-    if (n != 1)
-        return 200;                       /* several ranges: the whole file */
-    *off = rg[0].first;
-    *len = rg[0].last - rg[0].first + 1;
-    snprintf(crange, cap, "bytes %llu-%llu/%llu", (unsigned long long)rg[0].first,
-             (unsigned long long)rg[0].last, (unsigned long long)st->size);
+    if (n == 0)
+        return 200;
+    if (n > 1) {
+        b->nparts = n;
+        pl_http_boundary(v->etag, b->boundary);
+        return 206;
+    }
+    b->off = b->parts[0].first;
+    b->len = b->parts[0].last - b->parts[0].first + 1;
+    snprintf(crange, cap, "bytes %llu-%llu/%llu", (unsigned long long)b->parts[0].first,
+             (unsigned long long)b->parts[0].last, (unsigned long long)st->size);
     return 206;
 }
 
 size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
-                       const pl_stat *st, char *out, size_t cap, uint64_t *off, uint64_t *len)
+                       const pl_stat *st, char *out, size_t cap, serve_body *b)
 {
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     pl_http_validators v;
     pl_http_etag(&v, st->ino, st->size, st->mtime_s, st->mtime_ns, NULL);
-    char lastmod[32], crange[96];
+    char lastmod[32], crange[96], multi[80];
     pl_http_date(st->mtime_s, lastmod);
-    const char *type = pl_http_mime(path, strlen(path));
-    int status = decide(q, &v, st, off, len, crange, sizeof crange);
+    b->type = pl_http_mime(path, strlen(path));
+    int status = decide(q, &v, st, b, crange, sizeof crange);
     pl_http_resp h = { .status = status, .date = serve_date(cx, &c->refs), .etag = v.etag,
-                       .last_modified = lastmod, .cache_control = cache_control(cfg, type),
+                       .last_modified = lastmod, .cache_control = cache_control(cfg, b->type),
                        .extra = cfg->extra, .close = !q->keep_alive, .accept_ranges = true,
                        .keep_alive_10 = q->keep_alive && q->minor == 0,
                        .content_range = crange };
     if (status == 200 || status == 206) {
-        h.content_type = type;
+        h.content_type = b->type;
         h.has_length = true;
-        h.content_length = *len;
+        h.content_length = b->len;
+        if (b->nparts > 0) {
+            snprintf(multi, sizeof multi, "multipart/byteranges; boundary=%s", b->boundary);
+            h.content_type = multi;
+            h.content_length = pl_http_parts_length(b->boundary, b->type, b->parts,
+                                                    b->nparts, st->size);
+        }
     } else {
         h.has_length = status != 304;
         h.content_length = 0;
@@ -147,7 +159,7 @@ size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, co
             h.etag = h.last_modified = NULL;
     }
     if (!(status == 200 || status == 206) || q->method == PL_HTTP_HEAD)
-        *len = 0;                         /* no body */
+        b->len = 0, b->nparts = 0;        /* no body */
     return pl_http_resp_head(out, cap, &h);
 }
 
@@ -159,23 +171,40 @@ void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out)
     }
 }
 
+/* The body from memory: the slice, or every part and the closing line. */
+static size_t body_from(char *dst, size_t cap, const serve_body *b, const uint8_t *bytes)
+{
+    if (b->nparts == 0) {
+        memcpy(dst, bytes + b->off, (size_t)b->len);
+        return (size_t)b->len;
+    }
+    size_t n = 0;
+    for (int i = 0; i < b->nparts; i++) {
+        const pl_http_range *r = &b->parts[i];
+        n += pl_http_part_head(dst + n, cap - n, b->boundary, b->type, r, b->size);
+        memcpy(dst + n, bytes + r->first, (size_t)(r->last - r->first + 1));
+        n += (size_t)(r->last - r->first + 1);
+    }
+    return n + pl_http_parts_end(dst + n, cap - n, b->boundary);
+}
+
 void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
                       const serve_entry *e, serve_out *out)
 {
-    char one[SERVE_HEAD_MAX + SERVE_CACHE_BODY];
-    enum { ROOM = SERVE_HEAD_MAX + SERVE_CACHE_BODY };
+    enum { ROOM = SERVE_HEAD_MAX + SERVE_CACHE_BODY + SERVE_PARTS_MAX };
+    char one[ROOM];
     if (out != NULL && sizeof out->buf - out->len < ROOM)
         serve_flush(cx, c, out);
     char *buf = out != NULL ? out->buf + out->len : one;
-    uint64_t off, len;
-    size_t n = serve_file_head(cx, c, q, e->path, &e->st, buf, SERVE_HEAD_MAX, &off, &len);
+    serve_body b;
+    size_t n = serve_file_head(cx, c, q, e->path, &e->st, buf, SERVE_HEAD_MAX, &b);
     if (n == 0)
         return;
-    memcpy(buf + n, e->body + off, (size_t)len);
+    n += body_from(buf + n, ROOM - n, &b, e->body);
     if (out != NULL)
-        out->len += n + (size_t)len;
+        out->len += n;
     else
-        pl_write(cx, c->fd, buf, n + (size_t)len);
+        pl_write(cx, c->fd, buf, n);
 }
 
 /* A file too big for the cache: the head, then SENDFILE from its descriptor. */
@@ -184,17 +213,28 @@ static void respond(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st)
     const serve_conn *c = &r->conn;
     pl_http_req q = conditions(r);
     char buf[SERVE_HEAD_MAX];
-    uint64_t off, len;
-    size_t n = serve_file_head(cx, c, &q, r->path, st, buf, sizeof buf, &off, &len);
+    serve_body b;
+    size_t n = serve_file_head(cx, c, &q, r->path, st, buf, sizeof buf, &b);
     if (n > 0)
         pl_write(cx, c->fd, buf, n);
-    if (len > 0) {
-        pl_cmd send = pl_cmd_sendfile(c->fd, fd, off, len);
-        file_mem f = { fd };
-        pl_send(cx, &send, &serve_h_file_sent, &f, sizeof f);
-    } else {
-        close_file(cx, fd);
+    if (b.nparts == 0 && b.len > 0) {
+        b.parts[0] = (pl_http_range){ b.off, b.off + b.len - 1 };
     }
+    int count = b.nparts > 0 ? b.nparts : b.len > 0 ? 1 : 0;
+    for (int i = 0; i < count; i++) {
+        const pl_http_range *p = &b.parts[i];
+        if (b.nparts > 0) {
+            n = pl_http_part_head(buf, sizeof buf, b.boundary, b.type, p, st->size);
+            pl_write(cx, c->fd, buf, n);
+        }
+        pl_cmd send = pl_cmd_sendfile(c->fd, fd, p->first, p->last - p->first + 1);
+        file_mem f = { fd };               /* the last send closes the file */
+        pl_send(cx, &send, i == count - 1 ? &serve_h_file_sent : NULL, &f, sizeof f);
+    }
+    if (b.nparts > 0)
+        pl_write(cx, c->fd, buf, pl_http_parts_end(buf, sizeof buf, b.boundary));
+    if (count == 0)
+        close_file(cx, fd);
     serve_next(cx, c, r->keep_alive);
 }
 

@@ -49,4 +49,31 @@ size_t pl_http_resp_simple(char *out, size_t cap, const pl_http_simple *s);
  * the length written (NUL-terminated), or 0 if it does not fit. */
 size_t pl_http_encode_path(const char *path, char *out, size_t cap);
 
+/* multipart/byteranges (RFC 9110 section 14.6): a response to several
+ * ranges is a sequence of parts, each with its own head:
+ *
+ *   \r\n--<boundary>\r\n
+ *   Content-Type: text/plain; charset=utf-8\r\n
+ *   Content-Range: bytes 0-9/100\r\n
+ *   \r\n
+ *   <bytes 0..9>
+ *   ...
+ *   \r\n--<boundary>--\r\n
+ */
+enum { PL_HTTP_BOUNDARY_LEN = 22 };
+
+/* A boundary derived from the ETag: "pluto-" and 16 hex digits. */
+void pl_http_boundary(const char *etag, char out[PL_HTTP_BOUNDARY_LEN + 1]);
+
+/* The head of one part into out; returns its length (0 if it does not fit). */
+size_t pl_http_part_head(char *out, size_t cap, const char *boundary, const char *type,
+                         const pl_http_range *r, uint64_t size);
+
+/* The closing delimiter into out; returns its length. */
+size_t pl_http_parts_end(char *out, size_t cap, const char *boundary);
+
+/* Content-Length of the whole multipart body. */
+uint64_t pl_http_parts_length(const char *boundary, const char *type,
+                              const pl_http_range *r, int n, uint64_t size);
+
 #endif

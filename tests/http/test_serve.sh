@@ -471,6 +471,33 @@ fetch r-416 "$P" /big.bin -H 'Range: bytes=2000000-'
 cr=$(hval "$R/r-416.h" Content-Range)
 check "unsatisfiable Range: 416 with Content-Range: bytes */$BS (got $CODE, '$cr')" \
     eval '[ "$CODE" = 416 ] && [ "$cr" = "bytes */$BS" ]'
+# Several ranges: multipart/byteranges, built here byte for byte and compared.
+multi_check() {     # multi_check NAME FILE TYPE SIZE RANGE a-b...
+    local name=$1 file=$2 type=$3 size=$4 rg=$5 ct bnd a b
+    shift 5
+    fetch "$name" "$P" "/$(basename "$file")" -H "Range: bytes=$rg"
+    ct=$(hval "$R/$name.h" Content-Type)
+    bnd=${ct#multipart/byteranges; boundary=}
+    : >"$R/$name.want"
+    for part in "$@"; do
+        a=${part%-*} b=${part#*-}
+        printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %s-%s/%s\r\n\r\n' \
+            "$bnd" "$type" "$a" "$b" "$size" >>"$R/$name.want"
+        tail -c +$((a + 1)) "$file" | head -c $((b - a + 1)) >>"$R/$name.want"
+    done
+    printf '\r\n--%s--\r\n' "$bnd" >>"$R/$name.want"
+    check "Range bytes=$rg on $(basename "$file"): 206 multipart/byteranges, exact parts (got $CODE, '$ct')" \
+        eval '[ "$CODE" = 206 ] && [ "$ct" != "${ct#multipart/byteranges; boundary=}" ] &&
+              [ "$(hval "$R/$name.h" Content-Length)" = "$(wc -c <"$R/$name.b")" ] &&
+              cmp -s "$R/$name.b" "$R/$name.want"'
+}
+multi_check r-multi "$B" application/octet-stream "$BS" '0-9,100-109,-6' \
+    0-9 100-109 $((BS - 6))-$((BS - 1))
+ns=$(wc -c <"$SITE/notes.txt")
+multi_check r-multi-small "$SITE/notes.txt" 'text/plain; charset=utf-8' "$ns" '0-1,4-5' 0-1 4-5
+fetch r-adjacent "$P" /big.bin -H 'Range: bytes=0-4,5-9'
+check "adjacent ranges merge: one part, bytes 0-9 (got $CODE, '$(hval "$R/r-adjacent.h" Content-Range)')" \
+    [ "$(hval "$R/r-adjacent.h" Content-Range)" = "bytes 0-9/$BS" ]
 fetch r-ifrange-old "$P" /big.bin -H 'Range: bytes=10-19' -H 'If-Range: "old-etag"'
 check "If-Range with an old ETag: 200 with the whole file (got $CODE)" \
     eval '[ "$CODE" = 200 ] && cmp -s "$R/r-ifrange-old.b" "$B"'
