@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh — install the Debian packages the build and the tests need, when missing.
 set -e
-PKGS="build-essential clang libclang-rt-14-dev libxxhash-dev libcriterion-dev liburing-dev
+PKGS="build-essential clang libclang-rt-14-dev libxxhash-dev libcriterion-dev liburing-dev chromium
       pkg-config curl"
 missing=""
 for p in $PKGS; do
