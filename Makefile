@@ -26,13 +26,6 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-# `make bench`: pluto against nginx, lighttpd and h2o on loopback (bench/README.md).
-# ROUNDS, DURATION, SERVERS, WORKLOADS, QUICK=1, PLUTO_FLAGS pass through.
-.PHONY: bench
-bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/pluto
-	@PLUTO=$(BUILD)/pluto bash bench/run.sh
-
 .PHONY: all run test asan check-purity install uninstall clean deps unit fuzz fuzz-smoke
 
 all: $(BUILD)/pluto $(BUILD)/libpluto.a
@@ -51,6 +44,13 @@ $(BUILD)/pluto: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libpluto.a
 $(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(BUILD)/libpluto.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(APP_OBJ) $(BUILD)/libpluto.a -o $@ $(LDLIBS) -lcriterion
+
+# `make bench`: pluto against nginx, lighttpd and h2o on loopback (bench/README.md).
+# ROUNDS, DURATION, SERVERS, WORKLOADS, QUICK=1, PLUTO_FLAGS pass through.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/pluto
+	@PLUTO=$(BUILD)/pluto bash bench/run.sh
 
 run: $(BUILD)/pluto
 	$(BUILD)/pluto 8000 examples/site

@@ -217,6 +217,7 @@ static void ep_cancel(void *b, pl__task *t)
         ep_signal_remove(e, t);
         break;
     case PL_CMD_RECV:
+        ep_timer_remove(e, t);          /* its deadline, if any */
         if (fd >= 0 && fd < e->nfds && e->fds[fd].reader == t) {
             e->fds[fd].reader = NULL;
             ep_update(e, fd);
@@ -245,6 +246,17 @@ static void ep_cancel(void *b, pl__task *t)
     default:
         break;
     }
+}
+
+/* A receiver's deadline lives in the timer heap itself (ep_timers_fire). */
+static void ep_deadline(void *b, pl__task *t, uint64_t ms)
+{
+    ep *e = b;
+    ep_timer_remove(e, t);
+    if (ms == 0)
+        return;
+    EP_DEADLINE(t) = (uint64_t)ep_now_ms() + ms;
+    ep_timer_push(e, t);
 }
 
 static int ep_poll(void *b, bool block)
@@ -319,5 +331,6 @@ const pl__backend pl__backend_epoll = {
     .cancel = ep_cancel,
     .kick = ep_kick,
     .poll = ep_poll,
+    .deadline = ep_deadline,
     .finish = ep_finish,
 };

@@ -66,6 +66,7 @@ void ep_write(ep *e, pl__task *t);
 /* epoll_misc.c */
 void ep_perform(ep *e, pl__task *t);
 void ep_timer_add(ep *e, pl__task *t);
+void ep_timer_push(ep *e, pl__task *t);
 void ep_timer_remove(ep *e, pl__task *t);
 void ep_timers_fire(ep *e);
 int ep_timer_timeout(ep *e);

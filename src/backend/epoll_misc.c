@@ -186,6 +186,8 @@ static void sift(ep *e, size_t i)
     heap_set(e, i, t);
 }
 
+void ep_timer_push(ep *e, pl__task *t);
+
 static void heap_push(ep *e, pl__task *t)
 {
     if (e->nheap == e->capheap) {
@@ -203,6 +205,8 @@ void ep_timer_add(ep *e, pl__task *t)
     EP_DEADLINE(t) = (uint64_t)ep_now_ms() + t->cmd.after_ms;
     heap_push(e, t);
 }
+
+void ep_timer_push(ep *e, pl__task *t) { heap_push(e, t); }
 
 void ep_timer_remove(ep *e, pl__task *t)
 {
@@ -222,6 +226,16 @@ void ep_timers_fire(ep *e)
     for (int n = 0; n < 1024 && e->nheap > 0 && EP_DEADLINE(e->heap[0]) <= now; n++) {
         pl__task *t = e->heap[0];
         ep_timer_remove(e, t);
+        if (t->cmd.kind == PL_CMD_RECV) {         /* a receiver's deadline passed */
+            int fd = t->cmd.fd;
+            if (fd >= 0 && fd < e->nfds && e->fds[fd].reader == t) {
+                e->fds[fd].reader = NULL;
+                ep_update(e, fd);
+            }
+            pl_answer a = { .kind = PL_ANS_DATA, .err = -ETIMEDOUT, .data = e->rbuf };
+            ep_deliver(e, t, &a);
+            continue;
+        }
         EP_DONE(t)++;
         if (t->cmd.every_ms > 0) {
             EP_DEADLINE(t) += t->cmd.every_ms;

@@ -122,6 +122,13 @@ void pl__deadline_set(pl_ctx *cx)
     pl__task *self = cx->self;
     if (self == NULL || self->state == PL__T_DEAD)
         return;
+    pl_rt *rt = cx->rt;
+    if (rt->be->deadline != NULL && self->cmd.kind == PL_CMD_RECV &&
+        self->state == PL__T_BACKEND && self->deadline == NULL) {
+        rt->be->deadline(rt->b, self, cx->timeout_ms);   /* no task, no allocation */
+        self->bk_deadline = cx->timeout_ms > 0;
+        return;
+    }
     if (self->deadline != NULL)
         pl__task_finish(cx->rt, self->deadline);
     if (cx->timeout_ms == 0)

@@ -7,6 +7,7 @@
  *                  submit: answers are delivered from poll().
  *   cancel(t)      t gets no further answer; release what the backend holds
  *                  for it. Called only for tasks the backend holds.
+ *   deadline(t,ms) optional: time out a held RECV without a timer task.
  *   kick()         descriptor slots or send queues changed: re-check paused
  *                  listeners and receivers (pl__may_accept, pl__may_recv).
  *   poll(block)    deliver ready answers through pl__deliver(); if block,
@@ -58,6 +59,7 @@ struct pl__task {
     pl__task *bk_next;      /* backend's own list link */
     pl__task *deadline;     /* its pl_timeout timer task, or NULL */
     pl__task *owner;        /* a deadline timer: the task it times */
+    bool bk_deadline;       /* a deadline armed in the backend (backend->deadline) */
     bool bk_listed;         /* on the backend's list */
     uint32_t mem_len;
     _Alignas(16) uint8_t mem[];
@@ -107,6 +109,10 @@ typedef struct pl__backend {
     void (*cancel)(void *b, pl__task *t);
     void (*kick)(void *b);
     int (*poll)(void *b, bool block);
+    /* Optional: a deadline for a RECV task the backend holds (ms 0: none).
+     * When it passes, the backend lets go of the task and delivers DATA with
+     * -ETIMEDOUT. Without it, the core arms a hidden TIMER task instead. */
+    void (*deadline)(void *b, pl__task *t, uint64_t ms);
     /* End of run: print what the backend reports last (sim: the trace). */
     void (*finish)(void *b, int code);
 } pl__backend;

@@ -135,6 +135,10 @@ void pl__task_finish(pl_rt *rt, pl__task *t)
         t->owner->deadline = NULL;
         t->owner = NULL;
     }
+    if (t->bk_deadline) {              /* ended on its own: the backend must forget it */
+        t->bk_deadline = false;
+        rt->be->deadline(rt->b, t, 0);
+    }
     if (t->cmd.kind == PL_CMD_RECV)
         pl__reader_clear(rt, t);
     if (t->slot) {
