@@ -20,10 +20,9 @@
  * consumes nothing, so bytes of a pipelined request stay with the caller.
  */
 #include "http/http.h"
+#include "http/chars.h"
 
 #include <string.h>
-
-#define HTTP_ASSERT(c) ((c) ? (void)0 : __builtin_trap())
 
 enum { SIZE_LINE_MAX = 4096, TRAILER_MAX = 8192 };
 
@@ -41,24 +40,6 @@ enum {
     C_DONE, C_ERR400, C_ERR413,
 };
 
-static int hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-        return (c | 0x20) - 'a' + 10;
-    return -1;
-}
-
-static bool is_tchar(unsigned char c)
-{
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-        return true;
-    if (c >= '0' && c <= '9')
-        return true;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* Field-value and extension bytes: VCHAR, obs-text, SP, HT. */
 static bool is_text(unsigned char c) { return (c >= 0x20 && c != 0x7f) || c == '\t'; }
 
@@ -67,7 +48,7 @@ static int step_size(pl_http_chunked *c, unsigned char ch, uint64_t max_body)
 {
     if (++c->line > SIZE_LINE_MAX)
         return C_ERR400;
-    int d = hex(ch);
+    int d = http_hex(ch);
     switch (c->state) {
     case C_SIZE0:
         if (d < 0)
@@ -111,9 +92,9 @@ static int step_after(pl_http_chunked *c, unsigned char ch)
         return C_ERR400;
     switch (c->state) {
     case C_TRAILER:
-        return ch == '\r' ? C_END_LF : is_tchar(ch) ? C_TNAME : C_ERR400;
+        return ch == '\r' ? C_END_LF : http_is_tchar(ch) ? C_TNAME : C_ERR400;
     case C_TNAME:
-        return is_tchar(ch) ? C_TNAME : ch == ':' ? C_TVALUE : C_ERR400;
+        return http_is_tchar(ch) ? C_TNAME : ch == ':' ? C_TVALUE : C_ERR400;
     case C_TVALUE:
         return ch == '\r' ? C_TLF : is_text(ch) ? C_TVALUE : C_ERR400;
     default:    /* C_TLF */

@@ -19,6 +19,7 @@
  * Also the optional /etc/mime.types overlay declared in mime.h.
  */
 #include "http/http.h"
+#include "http/chars.h"
 #include "http/mime.h"
 
 #include <string.h>
@@ -90,13 +91,11 @@ static const mime TABLE[] = {                   /* sorted by ext, lower case */
     { "zst",         "application/zstd" },
 };
 
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c; }
-
 /* Compare a[0..n) (any case) with b (as is): <0, 0, >0 like strcmp. */
 static int cmp_ci(const char *a, size_t n, const char *b, size_t m)
 {
     for (size_t i = 0; i < n && i < m; i++) {
-        unsigned char x = (unsigned char)lower(a[i]), y = (unsigned char)lower(b[i]);
+        unsigned char x = (unsigned char)http_lower(a[i]), y = (unsigned char)http_lower(b[i]);
         if (x != y)
             return x < y ? -1 : 1;
     }
@@ -137,8 +136,6 @@ const char *pl_http_mime(const char *path, size_t len)
 
 /* ---- Accept-Encoding --------------------------------------------------------- */
 
-static bool ows(char c) { return c == ' ' || c == '\t'; }
-
 static bool tchar(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -166,17 +163,17 @@ static size_t params(const char *p, size_t n, size_t i, int *q)
 {
     *q = 1000;
     for (;;) {
-        while (i < n && ows(p[i]))
+        while (i < n && http_is_ows(p[i]))
             i++;
         if (i == n || p[i] != ';')
             return i;
-        for (i++; i < n && ows(p[i]); i++) {}
+        for (i++; i < n && http_is_ows(p[i]); i++) {}
         size_t name = i, val;
         while (i < n && tchar(p[i]))
             i++;
         if (i == name || i == n || p[i] != '=')
             return 0;
-        bool is_q = i - name == 1 && lower(p[name]) == 'q';
+        bool is_q = i - name == 1 && http_lower(p[name]) == 'q';
         for (val = ++i; i < n && tchar(p[i]); i++) {}
         if (is_q && (*q = qvalue(p + val, i - val)) < 0)
             return 0;
@@ -199,7 +196,7 @@ unsigned pl_http_pick_encoding(pl_str accept_encoding, unsigned available)
     size_t n = accept_encoding.len, i = 0;
     int q[5] = { -1, -1, -1, -1, -1 }, best = -1, best_q = 0;
     while (i < n) {
-        while (i < n && (ows(p[i]) || p[i] == ','))
+        while (i < n && (http_is_ows(p[i]) || p[i] == ','))
             i++;
         size_t tok = i;
         while (i < n && tchar(p[i]))
@@ -233,14 +230,14 @@ int pl_http_mime_overlay(const char *text, size_t len, pl_http_mime_entry *tab, 
         size_t eol = i, t = i;
         while (eol < len && text[eol] != '\n' && text[eol] != '#')
             eol++;
-        while (t < eol && !ows(text[t]) && text[t] != '\r')
+        while (t < eol && !http_is_ows(text[t]) && text[t] != '\r')
             t++;
         pl_str type = { text + i, t - i };
         for (size_t e = t; type.len > 0 && e < eol;) {
-            while (e < eol && (ows(text[e]) || text[e] == '\r'))
+            while (e < eol && (http_is_ows(text[e]) || text[e] == '\r'))
                 e++;
             size_t s = e;
-            while (e < eol && !ows(text[e]) && text[e] != '\r')
+            while (e < eol && !http_is_ows(text[e]) && text[e] != '\r')
                 e++;
             if (e == s)
                 break;

@@ -30,12 +30,12 @@
  *   pipelined request) are not looked at; head_len says where the head ended.
  */
 #include "http/http.h"
+#include "http/chars.h"
 
 #include <stddef.h>
 #include <string.h>
 
 /* Pure code cannot reach the runtime's reporter: trap in place (stays on). */
-#define HTTP_ASSERT(c) ((c) ? (void)0 : __builtin_trap())
 
 enum { LEAD_MAX = 8 };      /* bytes of leading CRLFs skipped: four empty lines */
 
@@ -66,35 +66,22 @@ typedef struct fields {
     unsigned te_chunked;
 } fields;
 
-static bool is_tchar(unsigned char c)
-{
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-        return true;
-    if (c >= '0' && c <= '9')
-        return true;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-static char to_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c; }
-
 /* a[0..alen) equals b[0..n), ignoring ASCII case. */
 static bool ieq(const char *a, size_t alen, const char *b, size_t n)
 {
     if (alen != n)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (to_lower(a[i]) != to_lower(b[i]))
+        if (http_lower(a[i]) != http_lower(b[i]))
             return false;
     return true;
 }
 
 static pl_str trim(const char *p, size_t n)
 {
-    while (n > 0 && is_ows(p[0]))
+    while (n > 0 && http_is_ows(p[0]))
         p++, n--;
-    while (n > 0 && is_ows(p[n - 1]))
+    while (n > 0 && http_is_ows(p[n - 1]))
         n--;
     return (pl_str){ p, n };
 }
@@ -159,7 +146,7 @@ static int parse_version(const char *v, size_t n, int *minor)
 static int parse_request_line(const char *p, size_t n, pl_http_req *r)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i]))
+    while (i < n && http_is_tchar((unsigned char)p[i]))
         i++;
     if (i == 0 || i == n || p[i] != ' ')
         return -400;
@@ -182,7 +169,7 @@ static int parse_request_line(const char *p, size_t n, pl_http_req *r)
 static int parse_field(const char *p, size_t n, pl_http_header *h)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i]))
+    while (i < n && http_is_tchar((unsigned char)p[i]))
         i++;
     if (i == 0 || i == n || p[i] != ':')
         return -400;
@@ -224,7 +211,7 @@ static void on_coding(fields *f, pl_str e)
     const char *semi = memchr(e.p, ';', e.len);
     pl_str name = trim(e.p, semi ? (size_t)(semi - e.p) : e.len);
     for (size_t i = 0; i < name.len; i++)
-        if (!is_tchar((unsigned char)name.p[i]))
+        if (!http_is_tchar((unsigned char)name.p[i]))
             f->te_bad = true;
     f->te_last_chunked = ieq(name.p, name.len, "chunked", 7);
     if (f->te_last_chunked) {

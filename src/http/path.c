@@ -21,23 +21,13 @@
  * even if a later ".." would have shortened it. Pure: no I/O, no allocation.
  */
 #include "http/http.h"
+#include "http/chars.h"
 
 #include <string.h>
 
 enum { BAD = -400, TOO_LONG = -414 };
 
 static bool ctl_byte(unsigned char c) { return c < 0x20 || c == 0x7f; }
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static bool prefix_ci(const char *s, size_t len, const char *pre)
 {
@@ -88,9 +78,9 @@ static long seg_decode(const char *s, size_t n, char *dst, size_t cap)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (n - i < 3 || http_hex(s[i + 1]) < 0 || http_hex(s[i + 2]) < 0)
                 return BAD;
-            c = (unsigned char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            c = (unsigned char)(http_hex(s[i + 1]) * 16 + http_hex(s[i + 2]));
             i += 2;
             if (c == '/')
                 return BAD;

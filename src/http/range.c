@@ -24,10 +24,9 @@
  * there are no bytes: that gives 0, a 200 with the (empty) whole.
  */
 #include "http/http.h"
+#include "http/chars.h"
 
 enum { RANGE_SPECS = 32, DIGITS_MAX = 19 };      /* 19 digits never overflow 64 bits */
-
-static bool ows(char c) { return c == ' ' || c == '\t'; }
 
 /* Digits at s[*i..n): 1 to 19 of them. Returns false otherwise. */
 static bool number(const char *s, size_t n, size_t *i, uint64_t *v)
@@ -113,22 +112,22 @@ int pl_http_parse_range(pl_str value, uint64_t size, pl_http_range *out)
     size_t n = value.len, i = 6;
     pl_http_range got[RANGE_SPECS];
     int count = 0, whole = 0, specs = 0;
-    while (n > 0 && ows(s[n - 1]))
+    while (n > 0 && http_is_ows(s[n - 1]))
         n--;
-    while (n > 0 && ows(s[0]))
+    while (n > 0 && http_is_ows(s[0]))
         s++, n--;
     if (!unit_bytes(s, n))
         return 0;
     while (i < n) {                             /* 1#range-spec, empty elements allowed */
-        while (i < n && (ows(s[i]) || s[i] == ','))
+        while (i < n && (http_is_ows(s[i]) || s[i] == ','))
             i++;
         size_t j = i;
-        while (j < n && s[j] != ',' && !ows(s[j]))
+        while (j < n && s[j] != ',' && !http_is_ows(s[j]))
             j++;
         if (j == i)
             break;
         size_t k = j;
-        while (k < n && ows(s[k]))
+        while (k < n && http_is_ows(s[k]))
             k++;
         if (k < n && s[k] != ',')
             return 0;                           /* a space inside a spec */
