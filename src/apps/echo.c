@@ -14,7 +14,6 @@
  */
 #include "apps/apps.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,26 +60,9 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_client, on_client);
 
-static pl_verdict on_signal(pl_ctx *cx, void *mem, const pl_answer *a)
-{
-    pl_ret(cx, &a->signo, sizeof a->signo);
-    return PL_DONE;
-}
-static PL_HANDLER(h_signal, on_signal);
-
-static pl_verdict on_signals(pl_ctx *cx, void *mem, const pl_answer *a)
-{
-    pl_cmd i = pl_cmd_signal(SIGINT), t = pl_cmd_signal(SIGTERM);
-    pl_send(cx, &i, &h_signal, NULL, 0);
-    pl_send(cx, &t, &h_signal, NULL, 0);
-    return PL_DONE;
-}
-static PL_HANDLER(h_signals, on_signals);
-
 static pl_verdict on_stop(pl_ctx *cx, void *mem, const pl_answer *a)
 {
-    int signo = 0;
-    memcpy(&signo, a->res[0].data, sizeof signo);
+    int signo = pl_app_stop_signo(a);
     pl_logf(cx, "echo stopping on signal %d", signo);
     pl_exit(cx, 0);
     return PL_DONE;
@@ -91,7 +73,7 @@ static void echo_start(pl_ctx *cx, const void *p)
 {
     const echo_cfg *cfg = p;
     pl_start serve = { pl_cmd_listen(cfg->host, cfg->port), &h_client, cfg, sizeof *cfg };
-    pl_start stop = { pl_cmd_none(), &h_signals, NULL, 0 };
+    pl_start stop = pl_app_stop_start();
     pl_first(cx, &serve, &stop, &h_stop, NULL, 0);
 }
 
@@ -113,7 +95,7 @@ static int echo_parse(void *p, int argc, char **argv, char *err, size_t len)
 }
 
 static const pl_handler *const echo_handlers[] = {
-    &h_data, &h_client, &h_signal, &h_signals, &h_stop, NULL,
+    &h_data, &h_client, &pl_app_h_stop_signal, &pl_app_h_stop_signals, &h_stop, NULL,
 };
 
 const pl_program pl_app_echo = {

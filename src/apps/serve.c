@@ -9,7 +9,6 @@
  */
 #include "apps/serve.h"
 
-#include <signal.h>
 #include <string.h>
 
 typedef struct listen_mem { serve_refs refs; } listen_mem;
@@ -80,26 +79,9 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_client, on_client);
 
-static pl_verdict on_signal(pl_ctx *cx, void *mem, const pl_answer *a)
-{
-    pl_ret(cx, &a->signo, sizeof a->signo);
-    return PL_DONE;
-}
-static PL_HANDLER(h_signal, on_signal);
-
-static pl_verdict on_signals(pl_ctx *cx, void *mem, const pl_answer *a)
-{
-    pl_cmd i = pl_cmd_signal(SIGINT), t = pl_cmd_signal(SIGTERM);
-    pl_send(cx, &i, &h_signal, NULL, 0);
-    pl_send(cx, &t, &h_signal, NULL, 0);
-    return PL_DONE;
-}
-static PL_HANDLER(h_signals, on_signals);
-
 static pl_verdict on_stop(pl_ctx *cx, void *mem, const pl_answer *a)
 {
-    int signo = 0;
-    memcpy(&signo, a->res[0].data, sizeof signo);
+    int signo = pl_app_stop_signo(a);
     pl_logf(cx, "pluto stopping on signal %d", signo);
     pl_exit(cx, 0);
     return PL_DONE;
@@ -120,7 +102,7 @@ static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
     if (cfg->nworkers > 1)
         listen.flags = PL_LISTEN_REUSEPORT;
     pl_start serve = { listen, &h_client, &l, sizeof l };
-    pl_start stop = { pl_cmd_none(), &h_signals, NULL, 0 };
+    pl_start stop = pl_app_stop_start();
     pl_first(cx, &serve, &stop, &h_stop, NULL, 0);
     pl_cmd tick = pl_cmd_timer(1000, 1000);
     pl_send(cx, &tick, &h_clock_tick, &l.refs.clock, sizeof l.refs.clock);
@@ -167,7 +149,8 @@ static void serve_tune(const void *p, pl_run_opts *o)
 }
 
 static const pl_handler *const serve_handlers[] = {
-    &h_clock_time, &h_clock_tick, &h_client, &h_signal, &h_signals, &h_stop, &h_root,
+    &h_clock_time, &h_clock_tick, &h_client, &pl_app_h_stop_signal,
+    &pl_app_h_stop_signals, &h_stop, &h_root,
     &h_start_time, &serve_h_conn, &serve_h_opened, &serve_h_file_sent, &serve_h_read, NULL,
 };
 
