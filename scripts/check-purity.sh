@@ -23,9 +23,15 @@ for obj in "$@"; do
         echo "check-purity: $obj references OS calls: $(echo $bad)" >&2
         status=1
     fi
-    # Writable sections only: .data.rel.ro is read-only once relocated.
-    globals=$(objdump -t "$obj" | awk '$4 ~ /^\.(data|bss)/ && $4 !~ /^\.data\.rel\.ro/ \
-        && $3 == "O" {print $NF}')
+    # Writable sections, thread-local ones too: .data.rel.ro is read-only once relocated.
+    globals=$(objdump -t "$obj" | awk '{
+        for (i = 2; i <= NF; i++)
+            if ($i ~ /^\.t?(data|bss)/ && $i !~ /^\.data\.rel\.ro/) {
+                if ($0 !~ / d / && ($0 ~ / O / || $i ~ /^\.t/))   # not section symbols; TLS has no O
+                    print $NF
+                break
+            }
+    }')
     if [ -n "$globals" ]; then
         echo "check-purity: $obj has writable globals: $(echo $globals)" >&2
         status=1
