@@ -10,7 +10,3 @@ int impure(void)
     char c = 0;
     return (int)time(NULL) + rand() + (int)read(0, &c, 1) + calls++;
 }
-
-_Thread_local int scratch;          /* thread-local state is state too */
-
-int impure_tls(void) { return ++scratch; }
