@@ -99,6 +99,30 @@ static bool refuse(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, next_s
     return false;
 }
 
+/* A miss: an OPEN task carries a flat copy of what the response needs. */
+static void open_file(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
+                      const pl_http_path *info)
+{
+    serve_req r;                          /* every field is set: no memset of 1.7 KB */
+    r.conn = *c;
+    r.method = q->method;
+    r.keep_alive = q->keep_alive;
+    r.minor = q->minor;
+    r.dir_slash = info->dir_slash;
+    r.index = false;
+    keep(r.query, sizeof r.query, info->query);
+    keep(r.if_none_match, sizeof r.if_none_match, q->if_none_match);
+    keep(r.if_match, sizeof r.if_match, q->if_match);
+    keep(r.if_modified_since, sizeof r.if_modified_since, q->if_modified_since);
+    keep(r.if_unmodified_since, sizeof r.if_unmodified_since, q->if_unmodified_since);
+    keep(r.range, sizeof r.range, q->range);
+    keep(r.if_range, sizeof r.if_range, q->if_range);
+    size_t plen = strlen(path);
+    memcpy(r.path, path, plen + 1);
+    pl_cmd open = pl_cmd_open(c->refs.root, plen ? r.path : ".", 0);
+    pl_send(cx, &open, &serve_h_opened, &r, offsetof(serve_req, path) + plen + 1);
+}
+
 /* A parsed head: answer it from the cache (into out), or start opening its
  * file. Anything but a cache hit sends what out holds first, to keep order. */
 static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, serve_out *out)
@@ -106,17 +130,15 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     bool head = q->method == PL_HTTP_HEAD;
     next_step step;
-    serve_req r;
-    memset(&r, 0, offsetof(serve_req, path));
+    char path[PL_PATH_MAX], key[PL_PATH_MAX + 16];
     pl_http_path info;
     int rc = -400;
     if (q->method == PL_HTTP_GET || head)
-        rc = pl_http_map_path(q->target.p, q->target.len, r.path, sizeof r.path, &info);
-    char key[PL_PATH_MAX + 16];
+        rc = pl_http_map_path(q->target.p, q->target.len, path, sizeof path, &info);
     const serve_entry *e = NULL;
     if (rc == 0 && !q->chunked && !(q->has_length && q->content_length > 0) &&
         !(info.dotfile && !cfg->dotfiles_allow) &&
-        serve_cache_key(r.path, info.dir_slash, key, sizeof key))
+        serve_cache_key(path, info.dir_slash, key, sizeof key))
         e = serve_cache_get(cx, &c->refs, key);
     if (e != NULL) {
         serve_from_cache(cx, c, q, e, out);
@@ -136,20 +158,7 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
             close_conn(cx, c);
         return bad || !q->keep_alive ? CLOSED : NEXT_REQUEST;
     }
-    r.conn = *c;
-    r.method = q->method;
-    r.keep_alive = q->keep_alive;
-    r.minor = q->minor;
-    r.dir_slash = info.dir_slash;
-    keep(r.query, sizeof r.query, info.query);
-    keep(r.if_none_match, sizeof r.if_none_match, q->if_none_match);
-    keep(r.if_match, sizeof r.if_match, q->if_match);
-    keep(r.if_modified_since, sizeof r.if_modified_since, q->if_modified_since);
-    keep(r.if_unmodified_since, sizeof r.if_unmodified_since, q->if_unmodified_since);
-    keep(r.range, sizeof r.range, q->range);
-    keep(r.if_range, sizeof r.if_range, q->if_range);
-    pl_cmd open = pl_cmd_open(c->refs.root, r.path[0] ? r.path : ".", 0);
-    pl_send(cx, &open, &serve_h_opened, &r, offsetof(serve_req, path) + strlen(r.path) + 1);
+    open_file(cx, c, q, path, &info);
     return WAIT_FILE;
 }
 

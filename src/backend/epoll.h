@@ -41,7 +41,7 @@ typedef struct ep {
 enum { EP_RBUF = 64 * 1024 };
 
 /* Task scratch fields used by this backend. */
-#define EP_DEADLINE(t) ((t)->bk[0])    /* timers: ms, monotonic */
+#define EP_DEADLINE(t) ((t)->bk[0])    /* timers and RECV deadlines: ms, monotonic */
 #define EP_HEAPIDX(t) ((t)->bk[1])
 #define EP_SEQ(t) ((t)->bk[2])
 #define EP_DONE(t) ((t)->bk[3])        /* bytes sent / ticks fired / file fd + 1 */
