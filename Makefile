@@ -14,10 +14,10 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -Iinclude -Isrc -MMD -MP
-LDLIBS  += -lxxhash -lpthread
+           -Werror=incompatible-pointer-types -Iinclude -Isrc -MMD -MP
+LDLIBS  += -lxxhash -luring -lpthread
 
-LIB_SRC  := $(wildcard src/runtime/*.c src/backend/*.c src/cli/lib_*.c)
+LIB_SRC  := $(wildcard src/runtime/*.c src/backend/*.c src/machine/*.c src/cli/lib_*.c)
 APP_SRC  := $(wildcard src/apps/*.c src/http/*.c)
 CLI_SRC  := src/cli/pluto.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -85,6 +85,17 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Isrc \
 build/fuzz/%: tests/fuzz/%.c $(wildcard src/http/*.c src/http/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) $< $(wildcard src/http/*.c) -o $@
+
+# Whole connections of the static server: the runtime, the harness and the apps.
+build/fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(LIB_SRC) $(APP_SRC) \
+                      $(wildcard include/pluto/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(APP_SRC) -o $@ $(LDLIBS)
+
+# The journal's readers, over the simulated disk (src/machine).
+build/fuzz/fuzz_journal: tests/fuzz/fuzz_journal.c $(wildcard src/machine/*.c src/machine/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(wildcard src/machine/*.c) -o $@ -lxxhash
 
 fuzz: deps $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

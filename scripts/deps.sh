@@ -2,7 +2,7 @@
 # deps.sh — install the Debian packages the build and the tests need, when missing.
 set -e
 PKGS="build-essential clang libclang-rt-14-dev libxxhash-dev libcriterion-dev liburing-dev chromium
-      pkg-config curl"
+      pkg-config curl strace jq"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

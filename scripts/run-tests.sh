@@ -2,8 +2,9 @@
 # run-tests.sh BUILD UNIT_BIN... — run every test suite and print one summary.
 #
 # Suites: the Criterion unit and scenario tests, the purity check's own test,
-# the simulator tests and the black-box tests against the real binary. Each
-# suite's result is folded into the last line: "N passed, N failed".
+# the simulator tests and the black-box tests against the real binary, those
+# once on each live backend (epoll, io_uring: "[epoll]", "[uring]" in their
+# names). Each suite's result is folded into the last line: "N passed, N failed".
 set -u
 BUILD=$1
 shift
@@ -64,13 +65,37 @@ if [ "${FUZZ_SMOKE:-}" = 1 ] && compgen -G "build/fuzz/fuzz_*" >/dev/null; then
     count_script "$out" "$rc" "fuzz"
 fi
 
-for t in tests/sim/*.sh tests/blackbox/*.sh tests/http/*.sh; do
-    [ -e "$t" ] || continue
-    echo "== $t"
-    out=$(bash "$t" "$BUILD" 2>&1)
+run_script() {         # run_script SUITE [BACKEND]: a script's checks, on one backend
+    local t=$1 b=${2:-} name=$1 out rc
+    [ -n "$b" ] && name="$t [$b]"
+    echo "== $name"
+    out=$(PLUTO_BACKEND=${b:-${PLUTO_BACKEND:-}} bash "$t" "$BUILD" 2>&1)
     rc=$?
     echo "$out" | tail -n 40
-    count_script "$out" "$rc" "$t"
+    count_script "$out" "$rc" "$name"
+}
+
+for t in tests/sim/*.sh; do
+    [ -e "$t" ] && run_script "$t"
+done
+
+# The live suites run once per live backend (PLUTO_BACKEND chooses it for every
+# pluto they start); a suite that sets PLUTO_BACKEND itself covers both in one run.
+# io_uring is skipped, saying why, where the kernel or a container does not allow it.
+backends="epoll uring"
+if ! why=$(PLUTO_BACKEND=uring "$BUILD/pluto" hello 2>&1 >/dev/null); then
+    backends="epoll"
+    echo "== io_uring unavailable, its pass is skipped: $why"
+fi
+for t in tests/blackbox/*.sh tests/http/*.sh; do
+    [ -e "$t" ] || continue
+    if grep -q 'PLUTO_BACKEND=' "$t"; then
+        run_script "$t"
+        continue
+    fi
+    for b in $backends; do
+        run_script "$t" "$b"
+    done
 done
 
 echo

@@ -17,7 +17,8 @@
  * continuation task. Tasks started by a handler belong to that handler's
  * computation; when a computation returns or loses a First, every task still
  * pending in it (and in computations it started) is cancelled: its handler is
- * never called again.
+ * never called again. (The graceful side of pl_first_graceful() that loses is
+ * interrupted instead: its streams are told, its one-shot commands finish.)
  *
  * Errors come back inside answers as 0 or a negative errno (pl_strerror()).
  * Buffers inside an answer belong to the runtime and are valid only during the
@@ -64,10 +65,10 @@ typedef enum pl_cmd_kind {
     PL_CMD_LISTEN,      /* TCP listener on host:port                 -> LISTENING, CLIENT each */
     PL_CMD_CONNECT,     /* TCP connection to host:port               -> CONNECTED */
     PL_CMD_RECV,        /* bytes from fd                             -> DATA each, len 0 at end */
-    PL_CMD_SEND,        /* bytes to fd, in order per fd              -> SENT once all written */
+    PL_CMD_SEND,        /* bytes to fd (socket or file), in order    -> SENT once all written */
     PL_CMD_SENDFILE,    /* file range to a socket                    -> SENT */
     PL_CMD_CLOSE,       /* close fd after the sends queued before it -> DONE */
-    PL_CMD_OPEN,        /* open path beneath dir (no escape)         -> OPENED */
+    PL_CMD_OPEN,        /* open path beneath dir (no escape), or for appending -> OPENED */
     PL_CMD_STAT,        /* stat path beneath dir                     -> STAT */
     PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks         -> DATA each, eof on last */
     PL_CMD_READDIR,     /* a page of a directory's entries           -> DIR (next: go on) */
@@ -81,8 +82,11 @@ enum { PL_LOG_ERR = 1 };
 /* Flags for PL_CMD_LISTEN: share the port with the other workers. */
 enum { PL_LISTEN_REUSEPORT = 1 };
 
-/* Open flags for PL_CMD_OPEN. */
-enum { PL_OPEN_READ = 0, PL_OPEN_DIR = 1 };
+/* Open flags for PL_CMD_OPEN. PL_OPEN_APPEND opens for writing at the end,
+ * creating the file (mode 0644) when missing: a log. SEND writes to it (a
+ * write to a regular file never waits) and several processes or workers may
+ * append to one file, each SEND landing whole. */
+enum { PL_OPEN_READ = 0, PL_OPEN_DIR = 1, PL_OPEN_APPEND = 2 };
 
 typedef struct pl_iov { const void *base; size_t len; } pl_iov;
 
@@ -103,7 +107,11 @@ typedef struct pl_cmd {
     int file_fd;            /* SENDFILE: the file */
     uint64_t offset;        /* SENDFILE, READ; READDIR: cookie to continue from (0: start) */
     uint64_t count;         /* SENDFILE; READ (at most PL_READ_MAX); READDIR: page bytes */
-    uint64_t after_ms;      /* TIMER; RECV: a first deadline, as pl_timeout (0: none) */
+    uint64_t after_ms;      /* TIMER; RECV: a first deadline, as pl_timeout (0: none);
+                             * SEND, SENDFILE: the stall limit (0: none) — when no
+                             * byte can be written for after_ms, SENT comes with
+                             * -ETIMEDOUT and the socket is shut down (later sends on
+                             * it fail, its receiver sees the end of the stream) */
     uint64_t every_ms;      /* TIMER: 0 for a one-shot timer */
 } pl_cmd;
 
@@ -270,6 +278,22 @@ pl_task_id pl_join(pl_ctx *cx, const pl_start *a, const pl_start *b,
 pl_task_id pl_first(pl_ctx *cx, const pl_start *a, const pl_start *b,
                     const pl_handler *then, const void *mem, size_t len);
 
+/* First with a graceful side a: if b returns first, a is interrupted instead
+ * of cancelled, so that it finishes what it began:
+ *   - each of a's streams (LISTEN, RECV, READ_FILE, SIGNAL, repeating TIMER),
+ *     and those of the computations it started, gets one last answer of its
+ *     kind with err -ECANCELED (a listener's socket is closed then);
+ *   - its one-shot commands (SEND, SENDFILE, OPEN, READ, CLOSE, ...) complete
+ *     and their handlers run as usual;
+ *   - a stream it starts from then on gets -ECANCELED at once.
+ * `then` runs first, then the streams get their answers. a no longer returns
+ * anywhere (pl_ret in it does nothing): it is over when its last task is. If
+ * a returns first, b is cancelled as with pl_first. A server runs
+ * pl_first_graceful(serve, stop) to drain: on a signal the listener closes,
+ * idle connections are told, and responses under way are written. */
+pl_task_id pl_first_graceful(pl_ctx *cx, const pl_start *a, const pl_start *b,
+                             const pl_handler *then, const void *mem, size_t len);
+
 /* Ret: end the current computation with a result (len <= PL_RESULT_MAX).
  * Every other task of the computation is cancelled. Returning from the
  * program's root computation does nothing. */
@@ -289,6 +313,10 @@ const void *pl_ref_get(pl_ctx *cx, pl_ref ref, size_t *len);
  * tables, such as a cache, without copying them). */
 void *pl_ref_mut(pl_ctx *cx, pl_ref ref, size_t *len);
 void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len);
+/* Grow or shrink a cell to len bytes, keeping what fits; new bytes are zero.
+ * Returns the cell, to change in place as with pl_ref_mut (a table by
+ * descriptor, grown as descriptors are). */
+void *pl_ref_resize(pl_ctx *cx, pl_ref ref, size_t len);
 
 /* The id of the task whose handler is running. */
 pl_task_id pl_self(const pl_ctx *cx);
@@ -322,7 +350,16 @@ const pl_handler *pl_program_handler(const pl_program *p, const char *name);
 
 /* ---- running ----------------------------------------------------------- */
 
-typedef enum pl_backend_kind { PL_BACKEND_EPOLL = 0, PL_BACKEND_SIM } pl_backend_kind;
+/* Where a run performs its commands. AUTO (the zero value) picks a live
+ * backend: the environment variable PLUTO_BACKEND=epoll|uring|auto when set,
+ * else io_uring where the kernel allows it, else epoll (saying why in one
+ * line on stderr). URING asked for explicitly and unavailable is an error. */
+typedef enum pl_backend_kind {
+    PL_BACKEND_AUTO = 0,
+    PL_BACKEND_EPOLL,       /* readiness, then non-blocking calls */
+    PL_BACKEND_URING,       /* io_uring: submissions and completions */
+    PL_BACKEND_SIM,         /* the deterministic simulated world */
+} pl_backend_kind;
 
 typedef struct pl_sim_opts {
     uint64_t seed;
@@ -332,8 +369,10 @@ typedef struct pl_sim_opts {
     int verbose;            /* print the trace, one line per event */
     uint32_t files;         /* simulated files (walk) */
     const char *scenario;   /* the program's name: "echo" gets simulated clients and
-                             * the echo check, "walk" the tree check, others neither;
-                             * NULL: both, where they apply */
+                             * the echo check, "walk" the tree check, "serve" (or
+                             * "http") HTTP clients and their checks, others none;
+                             * NULL: echo and walk, where they apply */
+    int break_check;        /* test only: the HTTP checker expects wrong bytes */
 } pl_sim_opts;
 
 struct pl_run_opts {

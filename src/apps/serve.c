@@ -1,14 +1,24 @@
 /* serve.c — `pluto serve DIR` / `pluto PORT DIR`: the static web server.
  *
- *   start        TIME, for the first Date; then OPEN the root directory
- *   on_root      First( LISTEN: one connection task per client,
- *                       signals: SIGINT or SIGTERM )
+ *   start        TIME, for the first Date; READ_FILE /etc/mime.types (the
+ *                overlay, serve_mime.c); then OPEN the root directory
+ *   on_root      OPEN the access log, when it is a file (--access-log)
+ *   listening    First_graceful( LISTEN: one connection task per client,
+ *                                signals: SIGINT or SIGTERM ), and SIGHUP
+ *                (reopen the log) when logging to a file
  *   clock        every second TIME -> the Date header in a shared ref
- *   on_stop      a signal won: the listener and every connection are
- *                cancelled with the First; log and exit 0
+ *   on_stop      a signal won: drain. The First interrupts the listener (its
+ *                socket closes: new connections are refused) and every
+ *                waiting receiver: idle connections close at once, and one
+ *                whose response is under way closes when it is written (its
+ *                next receiver is refused). The run exits 0 when the last
+ *                connection's CLOSE is done, at --drain-timeout, or at a
+ *                second signal — always after the access log is written.
  */
 #include "apps/serve.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 typedef struct listen_mem { serve_refs refs; } listen_mem;
@@ -36,10 +46,33 @@ static pl_verdict on_clock_tick(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_clock_tick, on_clock_tick);
 
+static serve_state *state_of(pl_ctx *cx, const serve_refs *r)
+{
+    return pl_ref_mut(cx, r->conns, NULL);
+}
+
+/* Over --max-conns: say so and hang up (the connection is not counted). */
+static void refuse_client(pl_ctx *cx, const serve_refs *r, const pl_answer *a)
+{
+    char buf[512];
+    pl_http_simple s = { .status = 503, .date = serve_date(cx, r), .close = true };
+    size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
+    pl_write(cx, a->fd, buf, n);
+    pl_cmd close = pl_cmd_close(a->fd);
+    pl_send(cx, &close, NULL, NULL, 0);
+    if (serve_cfg_of(cx, r)->access_log[0]) {
+        const char *body = memmem(buf, n, "\r\n\r\n", 4);
+        serve_conn c = { .refs = *r, .fd = a->fd };
+        serve_log_response(cx, &c, NULL, 503, body ? n - (size_t)(body + 4 - buf) : 0);
+    }
+}
+
 static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     const listen_mem *l = mem;
     const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
+    if (a->err == -ECANCELED)
+        return PL_DONE;                   /* draining: the listener is closed */
     if (a->kind == PL_ANS_LISTENING) {
         if (a->err != 0) {
             pl_errf(cx, "pluto: cannot listen on %s port %u: %s", cfg->bind,
@@ -59,19 +92,14 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
     if (a->err != 0)
         return PL_KEEP;
     serve_conn c = { .refs = l->refs, .fd = a->fd };
-    uint32_t open;
-    memcpy(&open, pl_ref_get(cx, l->refs.conns, NULL), sizeof open);
-    if (cfg->max_conns && open >= cfg->max_conns) {
-        char buf[512];                  /* over the limit: say so and hang up */
-        pl_http_simple s = { .status = 503, .date = serve_date(cx, &l->refs), .close = true };
-        size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
-        pl_write(cx, a->fd, buf, n);
-        pl_cmd close = pl_cmd_close(a->fd);
-        pl_send(cx, &close, NULL, NULL, 0);
+    serve_state *st = state_of(cx, &l->refs);
+    if (cfg->access_log[0])
+        serve_log_peer(cx, &l->refs, a->fd, a->peer);
+    if (cfg->max_conns && st->open >= cfg->max_conns) {
+        refuse_client(cx, &l->refs, a);
         return PL_KEEP;
     }
-    open++;
-    pl_ref_set(cx, l->refs.conns, &open, sizeof open);
+    st->open++;
     pl_cmd recv = pl_cmd_recv(a->fd);
     recv.after_ms = cfg->idle_timeout_ms;
     pl_send(cx, &recv, &serve_h_conn, &c, sizeof c);
@@ -79,14 +107,114 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_client, on_client);
 
+/* ---- the end: drain, then exit ------------------------------------------ */
+
+void serve_exit(pl_ctx *cx, const serve_refs *r, int code)
+{
+    serve_state *st = state_of(cx, r);
+    if (st->exiting)
+        return;
+    st->exiting = true;
+    if (serve_cfg_of(cx, r)->access_log[0])
+        serve_log_exit(cx, r, code);      /* exits once the lines are written */
+    else
+        pl_exit(cx, code);
+}
+
+/* A connection's CLOSE is done: its bytes are all out. The last one to go
+ * during a drain ends the run. */
+static pl_verdict on_closed(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const serve_refs *r = mem;
+    serve_state *st = state_of(cx, r);
+    if (st->open > 0)
+        st->open--;
+    if (st->open == 0)
+        serve_fds_idle(cx, r);            /* nobody connected: no file kept open */
+    if (st->draining && st->open == 0)
+        serve_exit(cx, r, 0);
+    return PL_DONE;
+}
+PL_HANDLER(serve_h_closed, on_closed);
+
+static pl_verdict on_drain_over(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const serve_refs *r = mem;
+    pl_logf(cx, "pluto drain timeout: closing %u connections", (unsigned)state_of(cx, r)->open);
+    serve_exit(cx, r, 0);
+    return PL_DONE;
+}
+static PL_HANDLER(h_drain_over, on_drain_over);
+
+static pl_verdict on_stop_now(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    pl_logf(cx, "pluto stopping now on signal %d", a->signo);
+    serve_exit(cx, mem, 0);
+    return PL_DONE;
+}
+static PL_HANDLER(h_stop_now, on_stop_now);
+
+/* The stop side won, and the server side was interrupted (its receivers get
+ * -ECANCELED next and close their connections). Wait for them, within
+ * --drain-timeout, or for a second signal. */
 static pl_verdict on_stop(pl_ctx *cx, void *mem, const pl_answer *a)
 {
-    int signo = pl_app_stop_signo(a);
-    pl_logf(cx, "pluto stopping on signal %d", signo);
-    pl_exit(cx, 0);
+    const serve_refs *r = mem;
+    serve_state *st = state_of(cx, r);
+    pl_logf(cx, "pluto stopping on signal %d", pl_app_stop_signo(a));
+    st->draining = true;
+    if (st->open == 0) {
+        serve_exit(cx, r, 0);
+        return PL_DONE;
+    }
+    pl_app_stop_again(cx, &h_stop_now, r, sizeof *r);
+    pl_cmd deadline = pl_cmd_timer(serve_cfg_of(cx, r)->drain_timeout_ms, 0);
+    pl_send(cx, &deadline, &h_drain_over, r, sizeof *r);
     return PL_DONE;
 }
 static PL_HANDLER(h_stop, on_stop);
+
+static pl_verdict on_hup(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    serve_log_reopen(cx, mem);
+    return PL_KEEP;
+}
+static PL_HANDLER(h_hup, on_hup);
+
+/* Listen until a stop signal; SIGHUP reopens a log file. */
+static void listen_and_serve(pl_ctx *cx, const listen_mem *l)
+{
+    const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
+    pl_cmd listen = pl_cmd_listen(cfg->bind, cfg->port);
+    if (cfg->nworkers > 1)
+        listen.flags = PL_LISTEN_REUSEPORT;
+    pl_start serve = { listen, &h_client, l, sizeof *l };
+    pl_start stop = pl_app_stop_start();
+    pl_first_graceful(cx, &serve, &stop, &h_stop, &l->refs, sizeof l->refs);
+    pl_cmd tick = pl_cmd_timer(1000, 1000);
+    pl_send(cx, &tick, &h_clock_tick, &l->refs.clock, sizeof l->refs.clock);
+    if (cfg->access_log[0])
+        serve_log_start_tick(cx, &l->refs);
+    if (cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0) {
+        pl_cmd hup = pl_cmd_signal(SIGHUP);
+        pl_send(cx, &hup, &h_hup, &l->refs, sizeof l->refs);
+    }
+}
+
+static pl_verdict on_log_opened(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const listen_mem *l = mem;
+    if (a->err != 0) {
+        pl_errf(cx, "pluto: cannot open the access log %s: %s",
+                serve_cfg_of(cx, &l->refs)->access_log, pl_strerror(a->err));
+        pl_exit(cx, 1);
+        return PL_DONE;
+    }
+    serve_log_opened(cx, &l->refs, a->fd);
+    listen_and_serve(cx, l);
+    return PL_DONE;
+}
+static PL_HANDLER(h_log_opened, on_log_opened);
 
 static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
 {
@@ -98,14 +226,12 @@ static pl_verdict on_root(pl_ctx *cx, void *mem, const pl_answer *a)
         return PL_DONE;
     }
     l.refs.root = a->fd;
-    pl_cmd listen = pl_cmd_listen(cfg->bind, cfg->port);
-    if (cfg->nworkers > 1)
-        listen.flags = PL_LISTEN_REUSEPORT;
-    pl_start serve = { listen, &h_client, &l, sizeof l };
-    pl_start stop = pl_app_stop_start();
-    pl_first(cx, &serve, &stop, &h_stop, NULL, 0);
-    pl_cmd tick = pl_cmd_timer(1000, 1000);
-    pl_send(cx, &tick, &h_clock_tick, &l.refs.clock, sizeof l.refs.clock);
+    if (cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0) {
+        pl_cmd open = pl_cmd_open(PL_DIR_CWD, cfg->access_log, PL_OPEN_APPEND);
+        pl_send(cx, &open, &h_log_opened, &l, sizeof l);
+        return PL_DONE;
+    }
+    listen_and_serve(cx, &l);
     return PL_DONE;
 }
 static PL_HANDLER(h_root, on_root);
@@ -114,19 +240,31 @@ static pl_verdict on_start_time(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     const listen_mem *l = mem;
     set_date(cx, l->refs.clock, a->wall_ns);
-    const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
-    pl_cmd open = pl_cmd_open(PL_DIR_CWD, cfg->root, PL_OPEN_DIR);
-    pl_send(cx, &open, &h_root, l, sizeof *l);
+    serve_mime_load(cx, &l->refs);          /* then serve_open_root */
     return PL_DONE;
 }
 static PL_HANDLER(h_start_time, on_start_time);
 
+void serve_open_root(pl_ctx *cx, const serve_refs *refs)
+{
+    listen_mem l = { *refs };
+    const serve_cfg *cfg = serve_cfg_of(cx, refs);
+    pl_cmd open = pl_cmd_open(PL_DIR_CWD, cfg->root, PL_OPEN_DIR);
+    pl_send(cx, &open, &h_root, &l, sizeof l);
+}
+
 static void serve_start(pl_ctx *cx, const void *p)
 {
-    uint32_t zero = 0;
-    listen_mem l = { { .cfg = pl_ref_new(cx, p, sizeof(serve_cfg)),
+    serve_cfg cfg = *(const serve_cfg *)p;  /* with the refs its features share */
+    cfg.mime = pl_ref_new(cx, NULL, 0);
+    for (int i = 0; i < SERVE_LISTS; i++)
+        cfg.lists[i] = pl_ref_new(cx, NULL, 0);
+    serve_state st = { 0 };
+    if (cfg.access_log[0])
+        serve_log_init(cx, &cfg, &st);
+    listen_mem l = { { .cfg = pl_ref_new(cx, &cfg, sizeof cfg),
                        .clock = pl_ref_new(cx, NULL, sizeof(serve_clock)),
-                       .conns = pl_ref_new(cx, &zero, sizeof zero),
+                       .conns = pl_ref_new(cx, &st, sizeof st),
                        .cache = pl_ref_new(cx, NULL, sizeof(serve_cache)), .root = -1 } };
     pl_cmd t = pl_cmd_time();
     pl_send(cx, &t, &h_start_time, &l, sizeof l);
@@ -151,7 +289,11 @@ static void serve_tune(const void *p, pl_run_opts *o)
 static const pl_handler *const serve_handlers[] = {
     &h_clock_time, &h_clock_tick, &h_client, &pl_app_h_stop_signal,
     &pl_app_h_stop_signals, &h_stop, &h_root,
-    &h_start_time, &serve_h_conn, &serve_h_opened, &serve_h_file_sent, &serve_h_read, NULL,
+    &h_start_time, &serve_h_conn, &serve_h_opened, &serve_h_file_sent, &serve_h_read,
+    &serve_h_sidecar, &serve_h_page_opened, &serve_h_page_read, &serve_h_list_page,
+    &serve_h_list_stat, &serve_h_list_wait, &serve_h_mime, &serve_h_closed, &h_drain_over,
+    &h_stop_now, &h_hup, &h_log_opened, &serve_h_log_reopened, &serve_h_log_tick,
+    &serve_h_log_exit, &serve_h_kept_sent, NULL,
 };
 
 const pl_program pl_app_serve = {

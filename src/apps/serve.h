@@ -7,7 +7,11 @@
  *                 connections hold no buffer)
  *   request       OPEN of the file a request names; memory: serve_req, a
  *                 flat copy of what the response needs
+ *   sidecar       OPEN of FILE.br / .zst / .gz, for a client that accepts them
  *   send/close    SENDFILE then CLOSE of the file
+ *   page          OPEN (and READ) of 404.html, for a 404
+ *   listing       READDIR pages, then a STAT per entry (--list-dirs)
+ *   mime          READ_FILE of /etc/mime.types, once at start
  *   clock         TIMER each second + TIME: the Date header in a shared ref
  * Configuration lives in a shared ref read by every handler.
  */
@@ -17,6 +21,8 @@
 #include "apps/apps.h"
 #include "http/http.h"
 #include "http/resp.h"
+
+enum { SERVE_LISTS = 4 };      /* directory listings built at once, per worker */
 
 typedef struct serve_cfg {
     char root[PL_PATH_MAX];
@@ -30,10 +36,24 @@ typedef struct serve_cfg {
     char cache_control[128];
     char spa[256];
     char extra[1024];          /* --header lines, "K: V\r\n" each */
+    char access_log[PL_PATH_MAX];   /* --access-log: a path, "-" (stdout), "" (off) */
+    uint8_t log_format;             /* --log-format: a pl_http_log_format */
+    uint32_t drain_timeout_ms;      /* --drain-timeout */
+    /* Set at start, not by options: the mime.types overlay (serve_mime.c) and
+     * the listing slots, empty while free (serve_dir.c). */
+    pl_ref mime, lists[SERVE_LISTS];
 } serve_cfg;
 
 /* Shared state, in refs created at start. */
 typedef struct serve_refs { pl_ref cfg, clock, conns, cache; int root; } serve_refs;
+
+/* The conns ref: the connections, and what the server is doing with them. */
+typedef struct serve_state {
+    uint32_t open;              /* accepted and not closed yet (until CLOSE's DONE) */
+    bool draining;              /* a stop signal came: connections close when idle */
+    bool exiting;               /* serve_exit was called */
+    pl_ref log, log_slots;      /* the access log's refs (serve_log.c), if logging */
+} serve_state;
 
 /* The clock ref: seconds and the Date header, updated every second. */
 typedef struct serve_clock { int64_t now_s; char date[32]; } serve_clock;
@@ -45,11 +65,32 @@ typedef struct serve_entry {
     int64_t until_s;            /* valid while the clock is before this */
     pl_stat st;
     uint32_t body_len;
+    bool no_sidecars;           /* looked for .br, .zst, .gz beside it: none */
     char path[240];
     uint8_t body[SERVE_CACHE_BODY];
 } serve_entry;
 
-typedef struct serve_cache { serve_entry e[SERVE_CACHE_SLOTS]; } serve_cache;
+/* Open files above SERVE_CACHE_BODY, kept for the requests after the one
+ * that opened them (serve_cache.c): no open, stat or close per request. */
+enum { SERVE_FDS_SLOTS = 64, SERVE_FDS_MAX = 65536 };
+
+typedef struct serve_fd_entry {
+    uint64_t hash;              /* of path; 0: empty */
+    int64_t until_s;            /* valid while the clock is before this */
+    pl_stat st;
+    int fd;
+    bool vary;                  /* a sidecar exists: responses say Vary */
+    bool no_sidecars;           /* looked for .br, .zst, .gz beside it: none */
+    char path[240];
+} serve_fd_entry;
+
+typedef struct serve_fds {
+    serve_fd_entry e[SERVE_FDS_SLOTS];
+    uint32_t sweep;             /* the next slot to check for expiry */
+    uint32_t users[SERVE_FDS_MAX];   /* by descriptor: the cache's hold + sends in flight */
+} serve_fds;
+
+typedef struct serve_cache { serve_entry e[SERVE_CACHE_SLOTS]; serve_fds fds; } serve_cache;
 
 typedef struct serve_conn {
     serve_refs refs;
@@ -64,18 +105,42 @@ typedef struct serve_req {
     serve_conn conn;
     pl_http_method method;
     bool keep_alive, dir_slash, index;
+    bool spa;                   /* the --spa file, standing in for a missing path */
     int minor;
     char if_none_match[SERVE_STR], if_modified_since[64], if_match[SERVE_STR];
     char if_unmodified_since[64], range[SERVE_STR], if_range[SERVE_STR];
     char query[512];
-    char path[PL_PATH_MAX];
+    char accept_encoding[SERVE_STR];
+    char path[PL_PATH_MAX];     /* last: tasks copy the request up to its end */
 } serve_req;
 
 extern const pl_handler serve_h_conn, serve_h_opened, serve_h_file_sent, serve_h_read;
 
+/* serve.c: a connection's CLOSE is done: count it gone (and end a drain). */
+extern const pl_handler serve_h_closed;
+/* Exit with code once the access log is written out. */
+void serve_exit(pl_ctx *cx, const serve_refs *r, int code);
+
+/* serve_log.c: the access log (--access-log), one line per response, kept in
+ * a buffer per worker and written in batches. Call only when logging. */
+void serve_log_init(pl_ctx *cx, const serve_cfg *cfg, serve_state *st);
+void serve_log_opened(pl_ctx *cx, const serve_refs *r, int fd);      /* at start */
+void serve_log_peer(pl_ctx *cx, const serve_refs *r, int fd, const char *peer);
+/* The request a later response on c answers (a miss, an error). */
+void serve_log_request(pl_ctx *cx, const serve_conn *c, const pl_http_req *q);
+/* One line: the request from q when it has a target, else the one kept. */
+void serve_log_response(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, int status,
+                        uint64_t body_bytes);
+void serve_log_start_tick(pl_ctx *cx, const serve_refs *r);          /* writes each second */
+void serve_log_reopen(pl_ctx *cx, const serve_refs *r);              /* SIGHUP */
+void serve_log_exit(pl_ctx *cx, const serve_refs *r, int code);
+extern const pl_handler serve_h_log_reopened, serve_h_log_tick, serve_h_log_exit;
+
 /* serve_conn.c */
 void serve_next(pl_ctx *cx, const serve_conn *c, bool keep_alive);
 void serve_close(pl_ctx *cx, const serve_conn *c);   /* and count it gone */
+/* Send bytes to the client, cut after --send-timeout without progress. */
+void serve_write(pl_ctx *cx, const serve_conn *c, const void *buf, size_t len);
 void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool close,
                   const char *location, const char *allow);
 const serve_cfg *serve_cfg_of(pl_ctx *cx, const serve_refs *r);
@@ -85,8 +150,28 @@ const char *serve_date(pl_ctx *cx, const serve_refs *r);
 int64_t serve_now(pl_ctx *cx, const serve_refs *r);
 const serve_entry *serve_cache_get(pl_ctx *cx, const serve_refs *r, const char *path);
 const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *path,
-                                   const pl_stat *st, const uint8_t *body, size_t len);
+                                   const pl_stat *st, const uint8_t *body, size_t len,
+                                   bool no_sidecars);
+/* Whether an entry (identity bytes) is the answer for a request with this
+ * Accept-Encoding: yes without one, or when the file has no sidecars. */
+bool serve_cache_suits(const serve_entry *e, pl_str accept_encoding);
 bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap);
+/* The open-file cache. get: a fresh entry for path that suits a request with
+ * this Accept-Encoding (as serve_cache_suits), or NULL. put: keep fd (a
+ * regular file's identity bytes) for later requests; true: the cache owns it
+ * and the caller holds one use of it. use/release: a send begins or ends
+ * with it; the last release after the entry was replaced closes it. */
+const serve_fd_entry *serve_fds_get(pl_ctx *cx, const serve_refs *r, const char *path,
+                                    pl_str accept_encoding);
+bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_stat *st,
+                   int fd, bool vary, bool no_sidecars);
+void serve_fds_use(pl_ctx *cx, const serve_refs *r, int fd);
+void serve_fds_release(pl_ctx *cx, const serve_refs *r, int fd);
+/* No connection is left: every kept file goes (no send can be using one). */
+void serve_fds_idle(pl_ctx *cx, const serve_refs *r);
+/* Issue send (a SENDFILE from kept file fd) with a handler that ends its use. */
+void serve_kept_send(pl_ctx *cx, const serve_refs *r, const pl_cmd *send, int fd);
+extern const pl_handler serve_h_kept_sent;
 
 /* serve_file.c */
 enum { SERVE_HEAD_MAX = 4096, SERVE_PARTS_MAX = 2048 };
@@ -113,8 +198,34 @@ void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out);
 /* Answer from a cache entry: into out when given, else with its own send. */
 void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
                       const serve_entry *e, serve_out *out);
+/* Answer from a file the open-file cache keeps (serve_fds_get): head, SENDFILE. */
+void serve_from_fd(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
+                   const serve_fd_entry *e);
 pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a);
 pl_verdict serve_on_file_sent(pl_ctx *cx, void *mem, const pl_answer *a);
+/* Cache-Control for a type: --cache-control, else no-cache on HTML. */
+const char *serve_cache_control(const serve_cfg *cfg, const char *type);
+extern const pl_handler serve_h_sidecar;
+
+/* serve_page.c: a 404, with the body of the root's 404.html when there is one;
+ * then the next request (serve_next). */
+void serve_not_found(pl_ctx *cx, const serve_conn *c, pl_http_method method, bool keep_alive,
+                     int minor);
+extern const pl_handler serve_h_page_opened, serve_h_page_read;
+
+/* serve_dir.c: the --list-dirs index of r's directory (r->path is its
+ * index.html, which is missing); then the next request. */
+void serve_list(pl_ctx *cx, const serve_req *r);
+extern const pl_handler serve_h_list_page, serve_h_list_stat, serve_h_list_wait;
+
+/* serve_mime.c: read /etc/mime.types into the overlay, then serve_open_root;
+ * the Content-Type of a path (the built-in table, then the overlay). */
+void serve_mime_load(pl_ctx *cx, const serve_refs *refs);
+const char *serve_mime(pl_ctx *cx, const serve_refs *refs, const char *path);
+extern const pl_handler serve_h_mime;
+
+/* serve.c: open the root directory, then listen. */
+void serve_open_root(pl_ctx *cx, const serve_refs *refs);
 
 /* serve_cli.c */
 int serve_parse(void *cfg, int argc, char **argv, char *err, size_t len);

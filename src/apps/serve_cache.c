@@ -5,9 +5,11 @@
  * connection handler with one send, and the next pipelined request is read
  * from the same buffer. A miss opens the file; a small regular file is then
  * read and put here. Entries are checked again after a second (one open and
- * stat), so a changed file is served at most a second late.
+ * stat), so a changed file is served at most a second late. Only identity
+ * bytes are kept: a precompressed sidecar is sent from its file.
  */
 #include "apps/serve.h"
+#include "runtime/assert.h"
 
 #include <string.h>
 
@@ -40,7 +42,8 @@ const serve_entry *serve_cache_get(pl_ctx *cx, const serve_refs *r, const char *
 }
 
 const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *path,
-                                   const pl_stat *st, const uint8_t *body, size_t len)
+                                   const pl_stat *st, const uint8_t *body, size_t len,
+                                   bool no_sidecars)
 {
     size_t plen = strlen(path);
     if (plen >= sizeof((serve_entry *)0)->path || len > SERVE_CACHE_BODY)
@@ -53,7 +56,17 @@ const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *
     memcpy(e->path, path, plen + 1);
     memcpy(e->body, body, len);
     e->body_len = (uint32_t)len;
+    e->no_sidecars = no_sidecars;
     return e;
+}
+
+/* Entries hold identity bytes, right for any client, but a client that
+ * accepts encodings should get a sidecar when there is one: it is served
+ * from here only once a lookup found none (serve_file.c). A value too long
+ * to keep counts as none, as it does on the way to the file. */
+bool serve_cache_suits(const serve_entry *e, pl_str accept_encoding)
+{
+    return accept_encoding.len == 0 || accept_encoding.len >= SERVE_STR || e->no_sidecars;
 }
 
 /* The cache key of a request path: a directory's index.html. */
@@ -71,4 +84,130 @@ bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap)
         strcat(key, "index.html");
     }
     return true;
+}
+
+/* ---- open files ---------------------------------------------------------------
+ *
+ * A file too big for the table above is sent with SENDFILE from an open
+ * descriptor. Opening it, a stat and a close for every request cost three
+ * system calls; instead the descriptor stays open in a small direct-mapped
+ * table, checked again after a second like the entries above. A descriptor
+ * is shared by every send in flight from it, so it is counted: the cache's
+ * own hold while an entry names it, plus one per send. It is closed when the
+ * count falls to zero — its entry replaced or expired, and its last send
+ * done. Expired entries are let go as requests pass by, one slot each, and
+ * every entry when the last connection closes: an idle server holds no file.
+ */
+
+static serve_fds *fds_of(pl_ctx *cx, const serve_refs *r)
+{
+    return &cache_of(cx, r)->fds;
+}
+
+static void drop(pl_ctx *cx, serve_fds *f, int fd)
+{
+    PL_ASSERT(fd >= 0 && fd < SERVE_FDS_MAX && f->users[fd] > 0);
+    if (--f->users[fd] > 0)
+        return;
+    pl_cmd close = pl_cmd_close(fd);
+    pl_send(cx, &close, NULL, NULL, 0);
+}
+
+/* The entry leaves the table: the cache's hold on its descriptor ends. */
+static void evict(pl_ctx *cx, serve_fds *f, serve_fd_entry *e)
+{
+    if (e->hash == 0)
+        return;
+    e->hash = 0;
+    drop(cx, f, e->fd);
+}
+
+/* One slot per call, in turn: an entry past its time is let go, so a file
+ * nobody asks for again is not held open for long. */
+static void sweep(pl_ctx *cx, const serve_refs *r, serve_fds *f)
+{
+    serve_fd_entry *e = &f->e[f->sweep++ % SERVE_FDS_SLOTS];
+    if (e->hash != 0 && serve_now(cx, r) >= e->until_s)
+        evict(cx, f, e);
+}
+
+const serve_fd_entry *serve_fds_get(pl_ctx *cx, const serve_refs *r, const char *path,
+                                    pl_str accept_encoding)
+{
+    serve_fds *f = fds_of(cx, r);
+    sweep(cx, r, f);
+    uint64_t h = hash_path(path);
+    const serve_fd_entry *e = &f->e[h % SERVE_FDS_SLOTS];
+    if (e->hash != h || strcmp(e->path, path) != 0 || serve_now(cx, r) >= e->until_s)
+        return NULL;
+    bool suits = accept_encoding.len == 0 || accept_encoding.len >= SERVE_STR ||
+                 e->no_sidecars;
+    return suits ? e : NULL;
+}
+
+bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_stat *st,
+                   int fd, bool vary, bool no_sidecars)
+{
+    size_t plen = strlen(path);
+    const serve_state *state = pl_ref_get(cx, r->conns, NULL);
+    if (fd < 0 || fd >= SERVE_FDS_MAX || plen >= sizeof((serve_fd_entry *)0)->path ||
+        state->draining)                            /* about to exit: keep nothing */
+        return false;
+    serve_fds *f = fds_of(cx, r);
+    PL_ASSERT(f->users[fd] == 0);
+    uint64_t h = hash_path(path);
+    serve_fd_entry *e = &f->e[h % SERVE_FDS_SLOTS];
+    evict(cx, f, e);                                /* older, or another path */
+    e->hash = h;
+    e->until_s = serve_now(cx, r) + 2;              /* this second and the next */
+    e->st = *st;
+    e->fd = fd;
+    e->vary = vary;
+    e->no_sidecars = no_sidecars;
+    memcpy(e->path, path, plen + 1);
+    f->users[fd] = 2;                               /* the cache's, and the caller's */
+    return true;
+}
+
+void serve_fds_use(pl_ctx *cx, const serve_refs *r, int fd)
+{
+    serve_fds *f = fds_of(cx, r);
+    PL_ASSERT(fd >= 0 && fd < SERVE_FDS_MAX && f->users[fd] > 0);
+    f->users[fd]++;
+}
+
+/* The last SENDFILE of a response from a kept file ends its use. */
+typedef struct kept_mem { serve_refs refs; int file; } kept_mem;
+
+static pl_verdict on_kept_sent(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const kept_mem *m = mem;
+    serve_fds_release(cx, &m->refs, m->file);
+    return PL_DONE;
+}
+PL_HANDLER(serve_h_kept_sent, on_kept_sent);
+
+void serve_kept_send(pl_ctx *cx, const serve_refs *r, const pl_cmd *send, int fd)
+{
+    kept_mem m = { *r, fd };
+    pl_send(cx, send, &serve_h_kept_sent, &m, sizeof m);
+}
+
+/* A send is done. While the server drains, its file leaves the cache too,
+ * so that it is closed once no send uses it. */
+void serve_fds_release(pl_ctx *cx, const serve_refs *r, int fd)
+{
+    serve_fds *f = fds_of(cx, r);
+    const serve_state *state = pl_ref_get(cx, r->conns, NULL);
+    for (int i = 0; state->draining && i < SERVE_FDS_SLOTS; i++)
+        if (f->e[i].hash != 0 && f->e[i].fd == fd)
+            evict(cx, f, &f->e[i]);
+    drop(cx, f, fd);
+}
+
+void serve_fds_idle(pl_ctx *cx, const serve_refs *r)
+{
+    serve_fds *f = fds_of(cx, r);
+    for (int i = 0; i < SERVE_FDS_SLOTS; i++)
+        evict(cx, f, &f->e[i]);
 }

@@ -1,5 +1,6 @@
 /* serve_cli.c — the static server's options (pure: argv in, config out). */
 #include "apps/serve.h"
+#include "http/accesslog.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,20 @@ static int add_header(serve_cfg *cfg, const char *h)
     return n < 0 || (size_t)n >= sizeof cfg->extra - used ? -1 : 0;
 }
 
+/* --spa FILE: a file beneath the root ("index.html", "/app/shell.html"). */
+static int spa_file(serve_cfg *cfg, const char *v)
+{
+    while (*v == '/')
+        v++;
+    size_t n = strlen(v);
+    if (n == 0 || n >= sizeof cfg->spa || v[n - 1] == '/' || strpbrk(v, "\r\n") ||
+        !strcmp(v, "..") || !strncmp(v, "../", 3) || strstr(v, "/../") ||
+        (n >= 3 && !strcmp(v + n - 3, "/..")))
+        return -1;
+    memcpy(cfg->spa, v, n + 1);
+    return 0;
+}
+
 static void defaults(serve_cfg *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -44,13 +59,43 @@ static void defaults(serve_cfg *cfg)
     cfg->header_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
     cfg->send_timeout_ms = 60000;
+    cfg->drain_timeout_ms = 10000;
     cfg->max_header_bytes = 32768;
+}
+
+/* The operational options: the access log, draining, the send timeout.
+ * *known says whether name is one of them; returns 0 or an error message. */
+static const char *ops_option(serve_cfg *cfg, const char *name, const char *v, bool *known)
+{
+    *known = true;
+    if (!strcmp(name, "--access-log")) {
+        if (v[0] == 0 || strlen(v) >= sizeof cfg->access_log)
+            return "bad path (a file, '-' for stdout, or 'off')";
+        strcpy(cfg->access_log, strcmp(v, "off") == 0 ? "" : v);
+        return NULL;
+    }
+    if (!strcmp(name, "--log-format")) {
+        if (strcmp(v, "combined") && strcmp(v, "json"))
+            return "expected combined or json";
+        cfg->log_format = !strcmp(v, "json") ? PL_HTTP_LOG_JSON : PL_HTTP_LOG_COMBINED;
+        return NULL;
+    }
+    if (!strcmp(name, "--drain-timeout"))
+        return duration_ms(v, &cfg->drain_timeout_ms) ? "bad duration" : NULL;
+    if (!strcmp(name, "--send-timeout"))
+        return duration_ms(v, &cfg->send_timeout_ms) ? "bad duration" : NULL;
+    *known = false;
+    return NULL;
 }
 
 /* One option with a value; returns 0, or an error message. */
 static const char *option(serve_cfg *cfg, const char *name, const char *v)
 {
     uint64_t n;
+    bool known;
+    const char *why = ops_option(cfg, name, v, &known);
+    if (known)
+        return why;
     if (!strcmp(name, "-p") || !strcmp(name, "--port"))
         return pl_app_port(v, &cfg->port) ? "bad port (expected 0..65535)" : NULL;
     if (!strcmp(name, "-b") || !strcmp(name, "--bind")) {
@@ -92,6 +137,8 @@ static const char *option(serve_cfg *cfg, const char *name, const char *v)
         strcpy(cfg->cache_control, v);
         return NULL;
     }
+    if (!strcmp(name, "--spa"))
+        return spa_file(cfg, v) ? "bad file (a path beneath DIR, without '..')" : NULL;
     if (!strcmp(name, "--dotfiles")) {
         if (strcmp(v, "deny") && strcmp(v, "allow"))
             return "expected deny or allow";
@@ -106,7 +153,8 @@ static bool takes_value(const char *a)
     static const char *const with[] = { "-p", "--port", "-b", "--bind", "-w", "--workers",
         "--header-timeout",
         "--idle-timeout", "--max-conns", "--max-header-bytes", "--header",
-        "--cache-control", "--dotfiles", NULL };
+        "--cache-control", "--dotfiles", "--spa", "--access-log", "--log-format",
+        "--drain-timeout", "--send-timeout", NULL };
     for (int i = 0; with[i]; i++)
         if (!strcmp(a, with[i]))
             return true;
@@ -120,7 +168,9 @@ int serve_parse(void *p, int argc, char **argv, char *err, size_t len)
     bool have_dir = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--cors")) {
+        if (!strcmp(a, "--list-dirs")) {
+            cfg->list_dirs = true;
+        } else if (!strcmp(a, "--cors")) {
             cfg->cors = true;
             add_header(cfg, "Access-Control-Allow-Origin: *");
         } else if (takes_value(a)) {

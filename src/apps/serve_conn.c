@@ -29,28 +29,40 @@ const char *serve_date(pl_ctx *cx, const serve_refs *r)
     return k->date;
 }
 
+/* The connection counts as open until its CLOSE is done (serve_h_closed):
+ * a drain ends when the last response is out, not when it was queued. */
 static void close_conn(pl_ctx *cx, const serve_conn *c)
 {
     pl_cmd close = pl_cmd_close(c->fd);
-    pl_send(cx, &close, NULL, NULL, 0);
-    uint32_t open;
-    memcpy(&open, pl_ref_get(cx, c->refs.conns, NULL), sizeof open);
-    open--;
-    pl_ref_set(cx, c->refs.conns, &open, sizeof open);
+    pl_send(cx, &close, &serve_h_closed, &c->refs, sizeof c->refs);
 }
 
 void serve_close(pl_ctx *cx, const serve_conn *c) { close_conn(cx, c); }
+
+void serve_write(pl_ctx *cx, const serve_conn *c, const void *buf, size_t len)
+{
+    pl_iov iov = { buf, len };
+    pl_cmd send = pl_cmd_writev(c->fd, &iov, 1);
+    send.after_ms = serve_cfg_of(cx, &c->refs)->send_timeout_ms;
+    pl_send(cx, &send, NULL, NULL, 0);
+}
 
 void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool close,
                   const char *location, const char *allow)
 {
     char buf[2048];
+    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     pl_http_simple s = { .status = status, .date = serve_date(cx, &c->refs), .head = head,
                          .close = close, .location = location, .allow = allow,
-                         .extra = serve_cfg_of(cx, &c->refs)->extra };
+                         .extra = cfg->extra };
     size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
-    if (n > 0)
-        pl_write(cx, c->fd, buf, n);
+    if (n == 0)
+        return;
+    serve_write(cx, c, buf, n);
+    if (cfg->access_log[0]) {
+        const char *end = memmem(buf, n, "\r\n\r\n", 4);
+        serve_log_response(cx, c, NULL, status, end ? n - (size_t)(end + 4 - buf) : 0);
+    }
 }
 
 void serve_next(pl_ctx *cx, const serve_conn *c, bool keep_alive)
@@ -110,7 +122,9 @@ static void open_file(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, con
     r.minor = q->minor;
     r.dir_slash = info->dir_slash;
     r.index = false;
+    r.spa = false;
     keep(r.query, sizeof r.query, info->query);
+    keep(r.accept_encoding, sizeof r.accept_encoding, q->accept_encoding);
     keep(r.if_none_match, sizeof r.if_none_match, q->if_none_match);
     keep(r.if_match, sizeof r.if_match, q->if_match);
     keep(r.if_modified_since, sizeof r.if_modified_since, q->if_modified_since);
@@ -136,10 +150,13 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
     if (q->method == PL_HTTP_GET || head)
         rc = pl_http_map_path(q->target.p, q->target.len, path, sizeof path, &info);
     const serve_entry *e = NULL;
-    if (rc == 0 && !q->chunked && !(q->has_length && q->content_length > 0) &&
-        !(info.dotfile && !cfg->dotfiles_allow) &&
-        serve_cache_key(path, info.dir_slash, key, sizeof key))
+    bool keyed = rc == 0 && !q->chunked && !(q->has_length && q->content_length > 0) &&
+                 !(info.dotfile && !cfg->dotfiles_allow) &&
+                 serve_cache_key(path, info.dir_slash, key, sizeof key);
+    if (keyed)
         e = serve_cache_get(cx, &c->refs, key);
+    if (e != NULL && !serve_cache_suits(e, q->accept_encoding))
+        e = NULL;                         /* a sidecar may be the answer */
     if (e != NULL) {
         serve_from_cache(cx, c, q, e, out);
         if (!q->keep_alive) {
@@ -149,14 +166,26 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
         return q->keep_alive ? NEXT_REQUEST : CLOSED;
     }
     serve_flush(cx, c, out);
+    if (cfg->access_log[0])
+        serve_log_request(cx, c, q);      /* its response may come from another task */
     if (refuse(cx, c, q, &step))
         return step;
-    if (rc < 0 || (info.dotfile && !cfg->dotfiles_allow)) {
-        bool bad = rc < 0;
-        serve_simple(cx, c, bad ? -rc : 404, head, bad || !q->keep_alive, NULL, NULL);
-        if (bad || !q->keep_alive)
+    if (rc == 0 && info.dotfile && !cfg->dotfiles_allow) {
+        serve_not_found(cx, c, q->method, q->keep_alive, q->minor);   /* 404.html, maybe */
+        return WAIT_FILE;
+    }
+    if (rc < 0) {
+        serve_simple(cx, c, -rc, head, true, NULL, NULL);
+        close_conn(cx, c);
+        return CLOSED;
+    }
+    const serve_fd_entry *f = keyed ? serve_fds_get(cx, &c->refs, key, q->accept_encoding)
+                                    : NULL;
+    if (f != NULL) {                      /* a large file the cache keeps open */
+        serve_from_fd(cx, c, q, f);
+        if (!q->keep_alive)
             close_conn(cx, c);
-        return bad || !q->keep_alive ? CLOSED : NEXT_REQUEST;
+        return q->keep_alive ? NEXT_REQUEST : CLOSED;
     }
     open_file(cx, c, q, path, &info);
     return WAIT_FILE;

@@ -29,10 +29,8 @@ ep_fd *ep_fd_get(ep *e, int fd)
         int n = e->nfds ? e->nfds : 256;
         while (n <= fd)
             n *= 2;
-        ep_fd *f = realloc(e->fds, (size_t)n * sizeof *f);
-        PL_ASSERT(f != NULL);
-        memset(f + e->nfds, 0, (size_t)(n - e->nfds) * sizeof *f);
-        e->fds = f;
+        e->fds = pl__table_grow(e->fds, (size_t)e->nfds * sizeof *e->fds,
+                                (size_t)n * sizeof *e->fds);
         e->nfds = n;
     }
     return &e->fds[fd];
@@ -43,9 +41,10 @@ void ep_update(ep *e, int fd)
 {
     ep_fd *f = ep_fd_get(e, fd);
     uint32_t want = 0;
-    if ((f->reader || f->listener) && !f->paused)
-        want |= EPOLLIN | EPOLLRDHUP;
-    if (f->writer || f->connector)
+    bool connecting = ep_connector(f) != NULL;
+    if (f->reader != NULL && !connecting && !f->paused)
+        want |= EPOLLIN | EPOLLRDHUP;       /* a receiver or a listener */
+    if (f->writer || connecting)
         want |= EPOLLOUT;
     if (want == f->events && (f->registered || want == 0))
         return;
@@ -73,7 +72,7 @@ void ep_update(ep *e, int fd)
 void ep_unregister(ep *e, int fd)
 {
     ep_fd *f = ep_fd_get(e, fd);
-    if (!f->registered || f->reader || f->listener || f->writer || f->connector)
+    if (!f->registered || f->reader || f->writer)
         return;
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
     f->registered = false;
@@ -102,8 +101,8 @@ static void ep_kick(void *b)
     for (size_t i = 0; i < e->npaused;) {
         int fd = e->paused[i];
         ep_fd *f = ep_fd_get(e, fd);
-        bool ok = f->listener ? pl__may_accept(e->rt) && ep_now_ms() >= e->emfile_until_ms
-                : f->reader ? pl__may_recv(e->rt, fd) : true;
+        bool ok = ep_listener(f) ? pl__may_accept(e->rt) && ep_now_ms() >= e->emfile_until_ms
+                : ep_reader(f) ? pl__may_recv(e->rt, fd) : true;
         if (!ok) {
             i++;
             continue;
@@ -180,7 +179,7 @@ static void ep_destroy(void *b)
     if (e->sigfd >= 0)
         close(e->sigfd);
     close(e->epfd);
-    free(e->fds);
+    pl__table_free(e->fds, (size_t)e->nfds * sizeof *e->fds);
     free(e->heap);
     free(e->paused);
     free(e->rbuf);
@@ -225,6 +224,7 @@ static void ep_cancel(void *b, pl__task *t)
         break;
     case PL_CMD_SEND:
     case PL_CMD_SENDFILE:
+        ep_timer_remove(e, t);          /* its stall limit, if any */
         if (fd >= 0 && fd < e->nfds && e->fds[fd].writer == t) {
             e->fds[fd].writer = NULL;
             ep_update(e, fd);
@@ -259,10 +259,9 @@ static void ep_deadline(void *b, pl__task *t, uint64_t ms)
     ep_timer_push(e, t);
 }
 
-static int ep_poll(void *b, bool block)
+/* Perform what was submitted before this turn. */
+static void perform_listed(ep *e)
 {
-    ep *e = b;
-    e->delivered = 0;
     pl__task *list = e->imm_head;
     e->imm_head = e->imm_tail = NULL;
     while (list != NULL) {
@@ -275,12 +274,29 @@ static int ep_poll(void *b, bool block)
         if (pl__exiting(e->rt))
             break;
     }
+}
+
+static int ep_poll(void *b, bool block)
+{
+    ep *e = b;
+    e->delivered = 0;
+    perform_listed(e);
+    /* What those answers started at once, while the core has nothing of its
+     * own to do: a response's file right after its head, without another
+     * epoll_wait in between. A few rounds only, so events are still read. */
+    for (int round = 0; round < 4 && e->imm_head != NULL && pl__core_idle(e->rt) &&
+                        !pl__exiting(e->rt); round++)
+        perform_listed(e);
     ep_timers_fire(e);
     int timeout = 0;
-    if (block && e->imm_head == NULL && e->delivered == 0)
+    /* Answers delivered above may have given the core work of its own (or us
+     * new commands); if not, wait: a SENT alone is no reason to poll twice. */
+    if (block && e->imm_head == NULL && pl__core_idle(e->rt) && !pl__exiting(e->rt))
         timeout = ep_timer_timeout(e);
     if (timeout < 0 && e->nreg == 0 && e->npaused == 0)
         return -1;                      /* nothing could ever wake us */
+    if (timeout != 0)
+        fflush(stdout);                 /* lines logged above go out before we sleep */
     struct epoll_event evs[256];
     int n = epoll_wait(e->epfd, evs, 256, timeout);
     for (int i = 0; i < n && !pl__exiting(e->rt); i++) {
@@ -290,19 +306,21 @@ static int ep_poll(void *b, bool block)
             ep_signals_read(e);
             continue;
         }
+        ep_fd *f = &e->fds[fd];
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-            if (e->fds[fd].listener)
+            if (ep_listener(f))
                 ep_accept(e, fd);
-            else if (e->fds[fd].reader)
+            else if (ep_reader(f))
                 ep_recv(e, fd);
-            else
+            else if (f->reader == NULL)
                 ep_unregister(e, fd);   /* lazily kept interest: drop it now */
         }
+        f = &e->fds[fd];                /* the table may have grown */
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-            if (e->fds[fd].connector)
+            if (ep_connector(f))
                 ep_connected(e, fd);
-            else if (e->fds[fd].writer)
-                ep_write(e, e->fds[fd].writer);
+            else if (f->writer)
+                ep_write(e, f->writer);
         }
     }
     if (e->npaused)
@@ -333,4 +351,5 @@ const pl__backend pl__backend_epoll = {
     .poll = ep_poll,
     .deadline = ep_deadline,
     .finish = ep_finish,
+    .untraced = true,
 };

@@ -6,16 +6,29 @@
 
 #include <signal.h>
 
-/* What the backend holds for one descriptor. */
+/* What the backend holds for one descriptor (24 bytes: one per connection).
+ * A descriptor is read by at most one task, whose kind says its role: a
+ * receiver, a listener, or a connection in progress. Set the role's field;
+ * ask with ep_reader/ep_listener/ep_connector, which check the kind. */
 typedef struct ep_fd {
-    pl__task *reader;       /* RECV */
-    pl__task *writer;       /* SEND/SENDFILE in progress */
-    pl__task *listener;     /* LISTEN */
-    pl__task *connector;    /* CONNECT in progress */
-    uint32_t events;        /* registered interest */
+    union {
+        pl__task *reader;       /* RECV */
+        pl__task *listener;     /* LISTEN */
+        pl__task *connector;    /* CONNECT in progress */
+    };
+    pl__task *writer;           /* SEND/SENDFILE in progress */
+    uint32_t events;            /* registered interest */
     bool registered;
-    bool paused;            /* reader or listener held back */
+    bool paused;                /* reader or listener held back */
 } ep_fd;
+
+static inline pl__task *ep_role(const ep_fd *f, pl_cmd_kind kind)
+{
+    return f->reader != NULL && f->reader->cmd.kind == kind ? f->reader : NULL;
+}
+static inline pl__task *ep_reader(const ep_fd *f) { return ep_role(f, PL_CMD_RECV); }
+static inline pl__task *ep_listener(const ep_fd *f) { return ep_role(f, PL_CMD_LISTEN); }
+static inline pl__task *ep_connector(const ep_fd *f) { return ep_role(f, PL_CMD_CONNECT); }
 
 typedef struct ep {
     pl_rt *rt;
@@ -42,9 +55,9 @@ enum { EP_RBUF = 64 * 1024 };
 
 /* Task scratch fields used by this backend. */
 #define EP_DEADLINE(t) ((t)->bk[0])    /* timers and RECV deadlines: ms, monotonic */
-#define EP_HEAPIDX(t) ((t)->bk[1])
-#define EP_SEQ(t) ((t)->bk[2])
-#define EP_DONE(t) ((t)->bk[3])        /* bytes sent / ticks fired / file fd + 1 */
+#define EP_HEAPIDX(t) ((t)->bk32[2])
+#define EP_SEQ(t) ((t)->bk32[3])       /* orders equal deadlines (wraps: ties only) */
+#define EP_DONE(t) ((t)->bk[2])        /* bytes sent / ticks fired / file fd + 1 */
 
 int64_t ep_now_ms(void);
 ep_fd *ep_fd_get(ep *e, int fd);
@@ -68,6 +81,7 @@ void ep_perform(ep *e, pl__task *t);
 void ep_timer_add(ep *e, pl__task *t);
 void ep_timer_push(ep *e, pl__task *t);
 void ep_timer_remove(ep *e, pl__task *t);
+void ep_stall_arm(ep *e, pl__task *t, bool progressed);   /* a writer's stall limit */
 void ep_timers_fire(ep *e);
 int ep_timer_timeout(ep *e);
 void ep_signal_add(ep *e, pl__task *t);

@@ -1,5 +1,6 @@
 /* epoll_misc.c — the epoll backend's other commands: log, time, files,
- * timers (a binary heap by deadline) and signals (one signalfd).
+ * timers (a binary heap by deadline, which also holds receivers' deadlines
+ * and stalled writers' limits) and signals (one signalfd).
  */
 #include "backend/epoll.h"
 #include "backend/osfile.h"
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,12 +222,49 @@ void ep_timer_remove(ep *e, pl__task *t)
     }
 }
 
+static bool in_heap(const ep *e, const pl__task *t)
+{
+    size_t i = EP_HEAPIDX(t);
+    return i < e->nheap && e->heap[i] == t;
+}
+
+/* A SEND or SENDFILE that would block: its stall limit (cmd.after_ms) runs
+ * from the last write that made progress, so a slow reader is never cut, one
+ * that stopped reading is. */
+void ep_stall_arm(ep *e, pl__task *t, bool progressed)
+{
+    if (t->cmd.after_ms == 0 || (in_heap(e, t) && !progressed))
+        return;
+    ep_timer_remove(e, t);
+    EP_DEADLINE(t) = (uint64_t)ep_now_ms() + t->cmd.after_ms;
+    heap_push(e, t);
+}
+
+/* The limit passed: the stream cannot go on half-written, so the socket is
+ * shut down (later sends fail, the receiver sees the end) and the writer
+ * gets -ETIMEDOUT. */
+static void stall_fire(ep *e, pl__task *t)
+{
+    int fd = t->cmd.fd;
+    if (fd >= 0 && fd < e->nfds && e->fds[fd].writer == t) {
+        e->fds[fd].writer = NULL;
+        ep_update(e, fd);
+    }
+    shutdown(fd, SHUT_RDWR);
+    pl_answer a = { .kind = PL_ANS_SENT, .err = -ETIMEDOUT, .n = EP_DONE(t) };
+    ep_deliver(e, t, &a);
+}
+
 void ep_timers_fire(ep *e)
 {
     uint64_t now = (uint64_t)ep_now_ms();
     for (int n = 0; n < 1024 && e->nheap > 0 && EP_DEADLINE(e->heap[0]) <= now; n++) {
         pl__task *t = e->heap[0];
         ep_timer_remove(e, t);
+        if (t->cmd.kind == PL_CMD_SEND || t->cmd.kind == PL_CMD_SENDFILE) {
+            stall_fire(e, t);
+            continue;
+        }
         if (t->cmd.kind == PL_CMD_RECV) {         /* a receiver's deadline passed */
             int fd = t->cmd.fd;
             if (fd >= 0 && fd < e->nfds && e->fds[fd].reader == t) {
@@ -298,6 +337,8 @@ void ep_signals_read(ep *e)
         int s = (int)si.ssi_signo;
         if (s <= 0 || s >= 65)
             continue;
+        if (si.ssi_code != SI_TKILL)
+            pl__workers_forward(s);     /* sent to the process: every worker hears it */
         pl__task *ts[16];
         int n = 0;
         for (pl__task *t = e->sigtasks[s]; t && n < 16; t = t->bk_next)

@@ -6,11 +6,9 @@
  * while the descriptor's send queue is above the high-water mark.
  */
 #include "backend/epoll.h"
+#include "backend/osfile.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -18,106 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    if (host == NULL || host[0] == 0)
-        host = "127.0.0.1";
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        *len = sizeof *v4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(port);
-        *len = sizeof *v6;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n, uint16_t *port)
-{
-    out[0] = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const void *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)n);
-        *port = ntohs(a->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const void *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)n);
-        *port = ntohs(a->sin6_port);
-    }
-}
-
-/* Addresses this process listens on with SO_REUSEPORT. The first worker to
- * bind one probes it without SO_REUSEPORT, so a port another process holds
- * is refused ("address in use") instead of silently shared. */
-static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sockaddr_storage shared[16];
-static int nshared;
-
-static bool claim_shared(const struct sockaddr_storage *ss, socklen_t len, int *err)
-{
-    pthread_mutex_lock(&shared_lock);
-    for (int i = 0; i < nshared; i++) {
-        if (memcmp(&shared[i], ss, len) == 0) {
-            pthread_mutex_unlock(&shared_lock);
-            return true;                /* a worker of ours has it: join */
-        }
-    }
-    int probe = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    *err = probe < 0 ? -errno : 0;
-    if (probe >= 0) {
-        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(probe, (const struct sockaddr *)ss, len) != 0)
-            *err = -errno;
-        close(probe);
-    }
-    if (*err == 0 && nshared < 16)
-        memcpy(&shared[nshared++], ss, sizeof *ss);
-    pthread_mutex_unlock(&shared_lock);
-    return *err == 0;
-}
-
-static int open_listener(const pl_cmd *c, uint16_t *bound)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int err = make_addr(c->host, c->port, &ss, &len);
-    if (err)
-        return err;
-    if ((c->flags & PL_LISTEN_REUSEPORT) && !claim_shared(&ss, len, &err))
-        return err;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1, zero = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (c->flags & PL_LISTEN_REUSEPORT)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);   /* workers share it */
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
-        err = -errno;
-        close(fd);
-        return err;
-    }
-    len = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &len);
-    char ignored[64];
-    peer_text(&ss, ignored, sizeof ignored, bound);
-    return fd;
-}
-
 void ep_listen(ep *e, pl__task *t)
 {
     pl_answer a = { .kind = PL_ANS_LISTENING };
-    int fd = open_listener(&t->cmd, &a.port);
+    int fd = pl__os_listen(t->cmd.host, t->cmd.port, t->cmd.flags, &a.port);
     if (fd < 0) {
         a.err = fd;
         ep_deliver(e, t, &a);
@@ -151,13 +53,11 @@ void ep_accept(ep *e, int fd)
                 continue;
             return;
         }
-        int one = 1;
-        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        pl__fd_opened(e->rt, c);
+        pl__fd_opened(e->rt, c);       /* TCP options: inherited from the listener */
         ep_fd *f = ep_fd_get(e, c);
         *f = (ep_fd){ 0 };
         pl_answer a = { .kind = PL_ANS_CLIENT, .fd = c };
-        peer_text(&ss, a.peer, sizeof a.peer, &a.port);
+        pl__os_addr_text(&ss, a.peer, sizeof a.peer, &a.port);
         ep_deliver(e, t, &a);
     }
 }
@@ -167,7 +67,7 @@ void ep_connect(ep *e, pl__task *t)
     pl_answer a = { .kind = PL_ANS_CONNECTED, .fd = -1 };
     struct sockaddr_storage ss;
     socklen_t len;
-    a.err = make_addr(t->cmd.host, t->cmd.port, &ss, &len);
+    a.err = pl__os_sockaddr(t->cmd.host, t->cmd.port, &ss, &len);
     int fd = a.err ? -1 : socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (a.err == 0 && fd < 0)
         a.err = -errno;
@@ -216,7 +116,7 @@ static void recv_end(ep *e, int fd, pl__task *t, int err)
 void ep_recv(ep *e, int fd)
 {
     for (int i = 0; i < 8; i++) {
-        pl__task *t = e->fds[fd].reader;
+        pl__task *t = ep_reader(&e->fds[fd]);
         if (t == NULL)
             return;
         if (!pl__may_recv(e->rt, fd)) {
@@ -237,15 +137,30 @@ void ep_recv(ep *e, int fd)
     }
 }
 
+/* A response head followed by its file: the kernel keeps the head to go out
+ * with the file's first bytes (one segment, one wakeup of the reader, instead
+ * of a small segment first). The sendfile, which comes next, ends the hold. */
+static int more_follows(const pl__task *t)
+{
+    const pl__task *next = pl__fdq_next(t);
+    return next != NULL && next->cmd.kind == PL_CMD_SENDFILE && next->cmd.count > 0
+         ? MSG_MORE : 0;
+}
+
 void ep_write(ep *e, pl__task *t)
 {
     int fd = t->cmd.fd;
     uint64_t total = t->cmd.kind == PL_CMD_SEND ? t->data_len : t->cmd.count;
-    int err = 0;
+    uint64_t before = EP_DONE(t);
+    int err = 0, flags = MSG_NOSIGNAL;
+    if (t->cmd.kind == PL_CMD_SEND)
+        flags |= more_follows(t);
     while (EP_DONE(t) < total) {
         ssize_t n;
         if (t->cmd.kind == PL_CMD_SEND) {
-            n = send(fd, t->data + EP_DONE(t), total - EP_DONE(t), MSG_NOSIGNAL);
+            n = send(fd, t->data + EP_DONE(t), total - EP_DONE(t), flags);
+            if (n < 0 && errno == ENOTSOCK)     /* a file (a log) or a pipe */
+                n = write(fd, t->data + EP_DONE(t), total - EP_DONE(t));
         } else {
             off_t off = (off_t)(t->cmd.offset + EP_DONE(t));
             n = sendfile(fd, t->cmd.file_fd, &off, total - EP_DONE(t));
@@ -257,6 +172,7 @@ void ep_write(ep *e, pl__task *t)
         if (n < 0 && errno == EAGAIN) {
             ep_fd_get(e, fd)->writer = t;
             ep_update(e, fd);
+            ep_stall_arm(e, t, EP_DONE(t) > before);
             return;
         }
         if (n < 0) {
@@ -265,6 +181,7 @@ void ep_write(ep *e, pl__task *t)
         }
         EP_DONE(t) += (uint64_t)n;
     }
+    ep_timer_remove(e, t);                      /* its stall limit, if armed */
     if (fd < e->nfds && e->fds[fd].writer == t) {
         e->fds[fd].writer = NULL;
         ep_update(e, fd);

@@ -2,7 +2,9 @@
  *
  * Every path is opened beneath a directory handle with openat2() and
  * RESOLVE_BENEATH: "..", absolute paths and symlinks that leave the
- * directory are refused by the kernel, not by string checks.
+ * directory are refused by the kernel, not by string checks. PL_DIR_CWD is
+ * the one way out: the server's root and its access log are named from the
+ * command line.
  */
 #include "backend/osfile.h"
 
@@ -22,6 +24,10 @@ int pl__os_open_beneath(int dir, const char *path, int flags)
     how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     if (flags & PL_OPEN_DIR)
         how.flags |= O_DIRECTORY;
+    if (flags & PL_OPEN_APPEND) {      /* a log: whole writes at the end, from anyone */
+        how.flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+        how.mode = 0644;
+    }
     if (flags & PL__OPEN_PATH)
         how.flags = O_PATH | O_CLOEXEC;
     if (dir != PL_DIR_CWD)
@@ -31,7 +37,7 @@ int pl__os_open_beneath(int dir, const char *path, int flags)
         path = ".";
     long fd = syscall(SYS_openat2, d, path, &how, sizeof how);
     if (fd < 0 && errno == ENOSYS && dir == PL_DIR_CWD)
-        fd = openat(d, path, (int)how.flags);
+        fd = openat(d, path, (int)how.flags, (mode_t)how.mode);
     return fd < 0 ? -errno : (int)fd;
 }
 

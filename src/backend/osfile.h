@@ -4,6 +4,8 @@
 
 #include "pluto/pluto.h"
 
+#include <sys/socket.h>
+
 struct stat;
 
 enum { PL__OPEN_PATH = 1 << 8 };   /* O_PATH: for stat */
@@ -22,5 +24,19 @@ typedef struct pl__dirpage {
     uint64_t count, next;
 } pl__dirpage;
 int pl__os_readdir(int dir, const char *path, uint64_t cookie, size_t page, pl__dirpage *out);
+
+/* Sockets (ossock.c). A TCP address from its text ("127.0.0.1", "::1"; NULL
+ * or empty: 127.0.0.1): 0, or -EINVAL when it is not an address. */
+int pl__os_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                    socklen_t *len);
+/* The text of an address (IPv6 without brackets) and its port. */
+void pl__os_addr_text(const struct sockaddr_storage *ss, char *out, size_t n, uint16_t *port);
+/* A non-blocking listening socket on host:port with PL_LISTEN_* flags, and
+ * the port it bound in *bound: a descriptor, or a negative errno. With
+ * PL_LISTEN_REUSEPORT the first listener of this process on an address
+ * checks that no other process holds it. Its clients inherit TCP_NODELAY and
+ * TCP_NOTSENT_LOWAT (PL__NOTSENT_LOWAT bytes). */
+enum { PL__NOTSENT_LOWAT = 128 * 1024 };
+int pl__os_listen(const char *host, uint16_t port, int flags, uint16_t *bound);
 
 #endif

@@ -33,6 +33,7 @@ static void *sim_create(pl_rt *rt, const pl_run_opts *o)
     if (w->o.files == 0)
         w->o.files = 200;
     const char *sc = w->o.scenario;
+    w->http = sc != NULL && (strcmp(sc, "serve") == 0 || strcmp(sc, "http") == 0);
     w->echo = sc == NULL || strcmp(sc, "echo") == 0;
     w->walk = sc == NULL || strcmp(sc, "walk") == 0;
     w->next_port = SIM_PORT_EPHEMERAL;
@@ -55,6 +56,7 @@ static void sim_destroy(void *b)
     }
     sim_net_free(w);
     free(w->cl);
+    sim_http_free(w);
     free(w->nodes);
     free(w->heap);
     free(w->paused);
@@ -81,6 +83,12 @@ static void sim_submit(void *b, pl__task *t)
         sim_sock_reader(w, op);
         return;
     case PL_CMD_SEND:
+        if (sim_is_append(w, t->cmd.fd)) {
+            sim_sched(w, &op->ev, w->now + sim_below(w, 3));    /* the disk */
+            return;
+        }
+        sim_sock_writer(w, op);
+        return;
     case PL_CMD_SENDFILE:
         sim_sock_writer(w, op);
         return;
@@ -157,6 +165,12 @@ static void run_op(sim_world *w, sim_op *op)
     case PL_CMD_CONNECT: sim_connect_step(w, op); return;
     case PL_CMD_RECV: sim_recv_step(w, op); return;
     case PL_CMD_SEND:
+        if (op->conn == NULL) {         /* not a socket, no error: an append fd */
+            sim_file_step(w, op);
+            return;
+        }
+        sim_send_step(w, op);
+        return;
     case PL_CMD_SENDFILE: sim_send_step(w, op); return;
     case PL_CMD_CLOSE: sim_close_step(w, op); return;
     default: sim_file_step(w, op); return;
@@ -182,6 +196,9 @@ static int sim_poll(void *b, bool block)
     switch (e->kind) {
     case SIM_EV_OP: run_op(w, (sim_op *)e); break;
     case SIM_EV_PIPE: sim_pipe_step(w, (sim_pipe *)e); break;
+    case SIM_EV_HC_START:
+    case SIM_EV_HC_WRITE:
+    case SIM_EV_HC_READ: sim_http_event(w, e); break;
     default: sim_client_event(w, e); break;
     }
     return w->delivered;

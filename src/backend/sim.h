@@ -13,6 +13,11 @@
  *   sim_pipe.c    one direction of a connection: latency, window, EOF
  *   sim_sock.c    the program's end of a connection: recv, send, close
  *   sim_client.c  the simulated echo clients and their invariant
+ *   sim_http.c    the simulated HTTP clients (serve): connection, writes, reads
+ *   sim_http_req.c    their scripts of requests, and what each must get back
+ *   sim_http_resp.c   responses parsed as they arrive; the server's EOF judged
+ *   sim_http_check.c  each response checked against its request and the tree
+ *   sim_http_end.c    the end of a serve run: nothing left waiting or leaked
  *   sim_files.c   the file tree and the file commands
  *   sim_report.c  the checks at the end of a run, the summary, the trace line
  */
@@ -32,6 +37,12 @@ enum {
     SIM_EMFILE_ONE_IN = 25,         /* injected EMFILE: one accept in N */
     SIM_RESET_ONE_IN = 6,           /* injected ECONNRESET: one client in N */
     SIM_EIO_ONE_IN = 600,           /* injected EIO: one file read step in N */
+    SIM_OPEN_EMFILE_ONE_IN = 40,    /* serve: injected EMFILE, one file open in N */
+    SIM_HTTP_HEADER_MS = 10000,     /* serve's default --header-timeout: the checks */
+    SIM_HTTP_IDLE_MS = 60000,       /* ... and --idle-timeout assume these */
+    SIM_HTTP_REQS_MAX = 10,         /* requests in one client's script */
+    SIM_HTTP_HEAD_MAX = 16384,      /* a response head longer than this is a violation */
+    SIM_HTTP_SLACK_MS = 30,         /* a byte's latency and a receive's delay, at most */
 };
 /* A run never passes 10 virtual minutes, plus 1 s per 10 KB a client may send. */
 #define SIM_TIME_CAP_MS(w) (10ull * 60 * 1000 + (w)->o.bytes / 10)
@@ -42,9 +53,11 @@ typedef struct sim_world sim_world;
 typedef struct sim_conn sim_conn;
 typedef struct sim_client sim_client;
 typedef struct sim_lis sim_lis;
+typedef struct sim_hclient sim_hclient;
 
 typedef enum sim_evkind {
     SIM_EV_OP, SIM_EV_PIPE, SIM_EV_CL_START, SIM_EV_CL_WRITE, SIM_EV_CL_READ,
+    SIM_EV_HC_START, SIM_EV_HC_WRITE, SIM_EV_HC_READ,
 } sim_evkind;
 
 /* An event: embedded in what it wakes; at most one pending per sim_ev. */
@@ -93,6 +106,7 @@ typedef struct sim_end {
     int fd;                         /* program descriptor; -1 for a client or unaccepted */
     sim_op *reader, *writer;        /* program RECV and SEND on it */
     sim_client *cl;                 /* the simulated client driving it */
+    sim_hclient *hc;                /* ... or the simulated HTTP client */
     bool closed;
 } sim_end;
 
@@ -100,8 +114,10 @@ struct sim_conn {
     sim_pipe to[2];                 /* to[s]: bytes travelling to end[s] */
     sim_end end[2];                 /* 0: the accepted end, 1: the connecting end */
     bool reset;
+    bool paused;                    /* the program's receiving paused on it once */
     uint32_t id;
     uint64_t lat_ms, jit_ms;        /* one-way latency and its jitter */
+    uint64_t accepted_at;           /* when the program accepted it; SIM_NEVER before */
     sim_conn *next;                 /* every connection, for destroy */
     sim_conn *bl_next;              /* in a listener's backlog */
 };
@@ -128,8 +144,58 @@ struct sim_client {
     bool shut, done, faulted, refused, wr_blocked, bad, close_early;
 };
 
+/* What an HTTP request asks for; the expected answer follows from it. */
+typedef enum sim_hkind {
+    SIM_HK_FILE, SIM_HK_RANGE, SIM_HK_MULTI, SIM_HK_DIR, SIM_HK_DIR_SLASH, SIM_HK_MISSING,
+    SIM_HK_METHOD, SIM_HK_COND,
+} sim_hkind;
+
+typedef struct sim_hrange { uint64_t first, last; } sim_hrange;
+
+/* One request of an HTTP client's script, and what came back for it. */
+typedef struct sim_hreq {
+    uint8_t kind;                   /* sim_hkind */
+    bool head, close, http10, ka10; /* HEAD; Connection: close; HTTP/1.0 (keep-alive) */
+    bool encode;                    /* a byte of the path percent-encoded */
+    int node;                       /* the file or directory named */
+    int file;                       /* the file whose bytes must come back; -1 */
+    int want;                       /* status: 200, 206, 301, 304, 404, 405 or 416 */
+    int nparts;                     /* 206: the ranges the body must hold */
+    sim_hrange part[3];
+    char range[80];                 /* the Range value sent */
+    int cond_of;                    /* SIM_HK_COND: the request whose ETag it sends */
+    uint32_t think_ms;              /* pause after the previous response (window 1) */
+    uint64_t at, len;               /* its bytes in the client's output stream */
+    uint64_t start_at, sent_at;     /* virtual ms: first and last byte written; 0: not yet */
+    uint64_t done_at;               /* its response complete */
+    int status;                     /* what came back; 0 before */
+    char etag[48];                  /* the ETag that came back */
+} sim_hreq;
+
+struct sim_hclient {
+    sim_ev ev_start, ev_write, ev_read;
+    uint32_t id;
+    sim_conn *conn;
+    sim_hreq req[SIM_HTTP_REQS_MAX];
+    uint32_t nreq, window;          /* requests in flight at most; 1: one at a time */
+    uint32_t built, answered;       /* requests in the output stream; responses checked */
+    uint8_t *out;                   /* the output stream: requests as built */
+    size_t out_len, out_cap;
+    uint64_t sent;                  /* bytes of out written */
+    uint8_t *in;                    /* bytes received and not yet a whole response */
+    size_t in_len, in_cap;
+    uint64_t got;                   /* bytes received */
+    uint64_t ready_at;              /* the next request may start then */
+    uint32_t wmax, wgap_ms, rmax, rgap_ms;
+    uint64_t reset_tx, reset_rx;    /* reset after writing / reading so many; SIM_NEVER */
+    bool slow;                      /* trickles its heads: the header timeout must cut it */
+    bool done, faulted, refused, wr_blocked, bad;
+    bool closing;                   /* a response said Connection: close: EOF next */
+};
+
 typedef enum sim_fdkind {
     SIM_FD_FREE = 0, SIM_FD_LISTEN, SIM_FD_CONN, SIM_FD_FILE, SIM_FD_DIR,
+    SIM_FD_APPEND,                  /* OPEN with PL_OPEN_APPEND: a log, counted not kept */
 } sim_fdkind;
 
 typedef struct sim_fd {
@@ -146,16 +212,19 @@ typedef struct sim_node {
     uint64_t size, seed;
     int64_t mtime_s;
     bool faulted;                   /* an EIO was injected on it */
+    bool emfiled;                   /* an EMFILE was injected opening it */
 } sim_node;
 
 typedef struct sim_stats {
     uint64_t resets, emfile, eio, shorts, pauses, echoed, refused;
+    uint64_t emfile_open, requests, responses, body_bytes, timeouts408, idle_closes;
+    uint64_t resets_tx, resets_rx;
 } sim_stats;
 
 struct sim_world {
     pl_rt *rt;
     pl_sim_opts o;
-    bool echo, walk;                /* which scenario checks apply */
+    bool echo, walk, http;          /* which scenario checks apply */
     uint64_t rng[4];
     uint64_t now, seq;
     sim_ev **heap;
@@ -170,7 +239,10 @@ struct sim_world {
     uint32_t nconns;
     uint16_t next_port, port;
     sim_client *cl;
-    uint32_t ncl, ndone;
+    sim_hclient *hc;
+    uint32_t ncl, ndone;            /* echo or HTTP clients, and how many are done */
+    int base_fds, base_tasks;       /* serve: what the program held before any client */
+    bool base_taken;
     sim_node *nodes;
     uint32_t nnodes;
     uint64_t tree_files, tree_bytes;
@@ -237,9 +309,47 @@ void sim_client_readable(sim_world *w, sim_client *cl);
 void sim_client_writable(sim_world *w, sim_client *cl);
 void sim_violation(sim_world *w, const sim_client *cl, uint64_t off, const char *why);
 
+/* sim_http.c */
+void sim_http_spawn(sim_world *w, uint16_t port);
+void sim_http_event(sim_world *w, sim_ev *e);
+void sim_http_readable(sim_world *w, sim_hclient *c);
+void sim_http_writable(sim_world *w, sim_hclient *c);
+void sim_http_violation(sim_world *w, sim_hclient *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sim_http_free(sim_world *w);
+
+/* sim_http_req.c */
+void sim_http_script(sim_world *w, sim_hclient *c);
+void sim_http_build(sim_world *w, sim_hclient *c, uint32_t i);   /* request i into out */
+
+/* A response head as an HTTP client parsed it. */
+typedef struct sim_hresp {
+    int status;
+    size_t head_len;
+    bool has_len, close, keep_alive;
+    uint64_t len;
+    char crange[96], ctype[128], etag[48], location[256];
+} sim_hresp;
+
+/* sim_http_resp.c: check and drop every whole response at the front of c->in. */
+void sim_http_take(sim_world *w, sim_hclient *c);
+void sim_http_eof(sim_world *w, sim_hclient *c);     /* the server closed */
+void sim_http_keep(char *dst, size_t cap, const char *v, size_t n);
+
+/* sim_http_check.c: response r (body: its bytes) to request q. */
+void sim_http_check(sim_world *w, sim_hclient *c, sim_hreq *q, const sim_hresp *r,
+                    const uint8_t *body);
+bool sim_http_head_in_time(const sim_hclient *c, const sim_hreq *q);
+
+/* sim_http_end.c */
+void sim_http_baseline(sim_world *w);                 /* before the first client */
+void sim_http_report(sim_world *w);                   /* checks and summary line */
+
 /* sim_files.c */
 void sim_tree_build(sim_world *w);
-void sim_file_step(sim_world *w, sim_op *op);
+size_t sim_node_path(const sim_world *w, int node, char *buf, size_t cap);  /* "/d1/a.txt" */
+void sim_file_step(sim_world *w, sim_op *op);     /* also a SEND to an append fd */
+bool sim_is_append(sim_world *w, int fd);
 void sim_file_content(const sim_world *w, int node, uint64_t off, uint8_t *buf, size_t n);
 
 /* sim_report.c */

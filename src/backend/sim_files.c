@@ -12,6 +12,9 @@
  * OPEN with PL_OPEN_DIR or READDIR, names the root: `walk DIR` walks the
  * simulated tree whatever DIR is. With faults on, opening, stat-ing or
  * reading a file fails now and then with EIO.
+ *
+ * OPEN with PL_OPEN_APPEND (a log) gives a descriptor outside the tree:
+ * SEND to it is taken whole after a short disk delay, and not kept.
  */
 #include "backend/sim.h"
 
@@ -83,6 +86,21 @@ void sim_file_content(const sim_world *w, int node, uint64_t off, uint8_t *buf, 
     sim_fill(w->nodes[node].seed, off, buf, n);
 }
 
+/* "/d1/d4/notes7.txt" for a node, "/" for the root; 0 if it does not fit. */
+size_t sim_node_path(const sim_world *w, int node, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (node <= 0)
+        return (size_t)snprintf(buf, cap, "/");
+    n = sim_node_path(w, w->nodes[node].parent, buf, cap);
+    if (n == 0)
+        return 0;
+    if (n == 1)
+        n = 0;                          /* the root's "/" is the separator */
+    int k = snprintf(buf + n, cap - n, "/%s", w->nodes[node].name);
+    return k < 0 || (size_t)k >= cap - n ? 0 : n + (size_t)k;
+}
+
 static int child_named(const sim_world *w, int dir, const char *name, size_t len)
 {
     for (int c = w->nodes[dir].child; c >= 0; c = w->nodes[c].next)
@@ -146,6 +164,18 @@ static bool inject_eio(sim_world *w, int n)
     return true;
 }
 
+/* Serve: now and then, a file open fails with EMFILE (as another part of
+ * the process might have taken the last descriptor). */
+static bool inject_emfile(sim_world *w, int n)
+{
+    if (!w->http || !w->o.faults || w->nodes[n].type != PL_FT_FILE ||
+        sim_below(w, SIM_OPEN_EMFILE_ONE_IN) != 0)
+        return false;
+    w->nodes[n].emfiled = true;
+    w->st.emfile_open++;
+    return true;
+}
+
 static void fill_stat(const sim_world *w, int i, pl_stat *st)
 {
     const sim_node *n = &w->nodes[i];
@@ -164,6 +194,8 @@ static void open_step(sim_world *w, sim_op *op)
         n = -ENOTDIR;
     if (n >= 0 && inject_eio(w, n))
         n = -EIO;
+    if (n >= 0 && inject_emfile(w, n))
+        n = -EMFILE;
     if (n >= 0) {
         bool dir = w->nodes[n].type == PL_FT_DIR;
         a.fd = sim_fd_alloc(w, dir ? SIM_FD_DIR : SIM_FD_FILE);
@@ -248,7 +280,7 @@ static void read_step(sim_world *w, sim_op *op)
 static void pread_step(sim_world *w, sim_op *op)
 {
     pl_answer a = { .kind = PL_ANS_DATA };
-    const pl_cmd *c = &op->t->cmd;
+    const pl__cmd *c = &op->t->cmd;
     int node = c->fd >= 0 && c->fd < w->nfds ? w->fds[c->fd].node : -1;
     if (node < 0 || w->nodes[node].type != PL_FT_FILE) {
         a.err = -EBADF;
@@ -266,9 +298,38 @@ static void pread_step(sim_world *w, sim_op *op)
     sim_final(w, op, &a);
 }
 
+bool sim_is_append(sim_world *w, int fd)
+{
+    sim_fd *f = sim_fd_at(w, fd);
+    return f != NULL && f->kind == SIM_FD_APPEND;
+}
+
+/* A log: an append descriptor, and every write to it taken whole. */
+static void append_step(sim_world *w, sim_op *op)
+{
+    const pl__task *t = op->t;
+    if (t->cmd.kind == PL_CMD_SEND) {
+        pl_answer a = { .kind = PL_ANS_SENT, .n = t->data_len };
+        sim_final(w, op, &a);
+        return;
+    }
+    pl_answer a = { .kind = PL_ANS_OPENED, .fd = sim_fd_alloc(w, SIM_FD_APPEND) };
+    a.err = a.fd < 0 ? a.fd : 0;
+    if (a.err)
+        a.fd = -1;
+    else
+        a.st = (pl_stat){ .type = PL_FT_FILE, .mode = S_IFREG | 0644, .dev = 0x5349 };
+    sim_final(w, op, &a);
+}
+
 void sim_file_step(sim_world *w, sim_op *op)
 {
     pl_answer a = { .kind = PL_ANS_STAT };
+    if (op->t->cmd.kind == PL_CMD_SEND ||
+        (op->t->cmd.kind == PL_CMD_OPEN && (op->t->cmd.flags & PL_OPEN_APPEND))) {
+        append_step(w, op);
+        return;
+    }
     w->tree_used = true;
     switch (op->t->cmd.kind) {
     case PL_CMD_OPEN: open_step(w, op); return;

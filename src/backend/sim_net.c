@@ -87,6 +87,8 @@ static void bind_port(sim_world *w, sim_op *op)
     sim_deliver(w, op->t, &a);
     if (w->echo && w->cl == NULL)
         sim_clients_spawn(w, port);
+    else if (w->http && w->hc == NULL)
+        sim_http_spawn(w, port);
 }
 
 static void accept_one(sim_world *w, sim_op *op)
@@ -117,6 +119,7 @@ static void accept_one(sim_world *w, sim_op *op)
     l->nbl--;
     c->bl_next = NULL;
     c->end[0].fd = fd;
+    c->accepted_at = w->now;
     w->fds[fd].conn = c;
     w->fds[fd].side = 0;
     pl__fd_opened(w->rt, fd);
@@ -166,6 +169,7 @@ static sim_conn *conn_new(sim_world *w)
     c->id = ++w->nconns;
     c->lat_ms = sim_below(w, 20);
     c->jit_ms = sim_below(w, 6);
+    c->accepted_at = SIM_NEVER;
     for (int s = 0; s < 2; s++) {
         c->to[s].ev.kind = SIM_EV_PIPE;
         c->to[s].conn = c;

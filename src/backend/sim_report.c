@@ -6,6 +6,8 @@
  *          (whatever a client managed to send must have come back)
  *   walk   the program's last `files N bytes M` line counts the tree: all of
  *          it, less at most the files an injected EIO hid
+ *   serve  HTTP clients: every response checked as it arrives (sim_http_resp.c),
+ *          and at the end nothing waiting or leaked (sim_http_end.c)
  *
  * Then one summary line, and last `trace <16 hex digits>`. A violation is
  * printed to stderr as it is found, and makes the run exit with code 3.
@@ -68,7 +70,7 @@ static void check_walk(sim_world *w, int code)
     }
 }
 
-void sim_report(sim_world *w, int code)
+static void summary(sim_world *w, int code)
 {
     if (w->echo)
         check_clients(w);
@@ -87,6 +89,14 @@ void sim_report(sim_world *w, int code)
            (unsigned long long)w->now, w->timed_out ? " (time cap)" : "",
            (unsigned long long)s->resets, (unsigned long long)s->emfile,
            (unsigned long long)s->eio, (unsigned long long)s->shorts, w->violations);
+}
+
+void sim_report(sim_world *w, int code)
+{
+    if (w->http)
+        sim_http_report(w);
+    else
+        summary(w, code);
     printf("trace %016llx\n", (unsigned long long)pl__trace_hash(w->rt));
     fflush(stdout);
     if (w->violations > 0)

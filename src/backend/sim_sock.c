@@ -19,6 +19,10 @@ void sim_end_notify(sim_world *w, sim_conn *c, int side)
         sim_client_readable(w, e->cl);
         return;
     }
+    if (e->hc != NULL) {
+        sim_http_readable(w, e->hc);
+        return;
+    }
     sim_op *r = e->reader;
     if (r == NULL)
         return;
@@ -34,6 +38,10 @@ void sim_end_wake(sim_world *w, sim_conn *c, int side)
     sim_end *e = &c->end[side];
     if (e->cl != NULL) {
         sim_client_writable(w, e->cl);
+        return;
+    }
+    if (e->hc != NULL) {
+        sim_http_writable(w, e->hc);
         return;
     }
     sim_op *wr = e->writer;
@@ -72,7 +80,7 @@ void sim_sock_reader(sim_world *w, sim_op *op)
 
 void sim_sock_writer(sim_world *w, sim_op *op)
 {
-    const pl_cmd *c = &op->t->cmd;
+    const pl__cmd *c = &op->t->cmd;
     if (c->kind == PL_CMD_SENDFILE) {
         sim_fd *f = sim_fd_at(w, c->file_fd);
         if (f == NULL || f->kind != SIM_FD_FILE)
@@ -101,6 +109,7 @@ void sim_recv_step(sim_world *w, sim_op *op)
     if (p->rd < p->arrived) {
         if (!pl__may_recv(w->rt, op->t->cmd.fd)) {
             w->st.pauses++;
+            c->paused = true;
             sim_pause(w, op);
             return;
         }

@@ -1,6 +1,6 @@
 /* lib_main.c — the command line every Pluto program gets.
  *
- *   prog [ARGS]                      run live on epoll
+ *   prog [--backend B] [ARGS]        run live (B: auto, epoll or uring)
  *   prog sim [SIM OPTIONS] [ARGS]    run against the simulated world
  *
  * Arguments are parsed by the program's own pure parse(); a usage error is
@@ -19,6 +19,8 @@ static const char SIM_HELP[] =
     "  --bytes N      bytes each client sends at most (default 65536)\n"
     "  --files N      files in the simulated tree (default 200)\n"
     "  --no-faults    inject no faults (resets, EMFILE, EIO, short writes)\n"
+    "  --http         the clients speak HTTP (the default for serve)\n"
+    "  --break-check  test only: the HTTP checker expects wrong bytes (exits 3)\n"
     "  --max-open N   descriptors the program may hold (default 64)\n"
     "  --verbose      print one line per answer delivered\n";
 
@@ -46,6 +48,8 @@ static int sim_options(pl_run_opts *o, int *argc, char **argv, const char *argv0
         uint64_t *dst = NULL;
         if (strcmp(a, "--no-faults") == 0) { o->sim.faults = 0; continue; }
         if (strcmp(a, "--verbose") == 0) { o->sim.verbose = 1; continue; }
+        if (strcmp(a, "--http") == 0) { o->sim.scenario = "http"; continue; }
+        if (strcmp(a, "--break-check") == 0) { o->sim.break_check = 1; continue; }
         if (strcmp(a, "--seed") == 0) dst = &o->sim.seed;
         else if (strcmp(a, "--bytes") == 0) dst = &o->sim.bytes;
         else if (strcmp(a, "--clients") == 0 || strcmp(a, "--files") == 0 ||
@@ -67,15 +71,53 @@ static int sim_options(pl_run_opts *o, int *argc, char **argv, const char *argv0
     return 0;
 }
 
+static const char LIVE_HELP[] =
+    "live options:\n"
+    "  --backend B    auto (default: io_uring where the kernel allows it, else\n"
+    "                 epoll; PLUTO_BACKEND=B in the environment), epoll or uring\n";
+
+/* Take --backend B out of argv; the rest stays for the program. */
+static int live_options(pl_run_opts *o, int *argc, char **argv, const char *argv0)
+{
+    static const char *const names[] = { "auto", "epoll", "uring" };
+    static const pl_backend_kind kinds[] = { PL_BACKEND_AUTO, PL_BACKEND_EPOLL,
+                                             PL_BACKEND_URING };
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--backend") == 0 && i + 1 < *argc)
+            v = argv[++i];
+        else if (strncmp(argv[i], "--backend=", 10) == 0)
+            v = argv[i] + 10;
+        else if (strcmp(argv[i], "--backend") != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        int k = 0;
+        while (k < 3 && (v == NULL || strcmp(v, names[k]) != 0))
+            k++;
+        if (k == 3) {
+            fprintf(stderr, "%s: --backend needs auto, epoll or uring\n%s", argv0, LIVE_HELP);
+            return 2;
+        }
+        o->backend = kinds[k];
+    }
+    *argc = out;
+    return 0;
+}
+
 int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, int sim)
 {
-    pl_run_opts o = { .backend = sim ? PL_BACKEND_SIM : PL_BACKEND_EPOLL };
+    pl_run_opts o = { .backend = sim ? PL_BACKEND_SIM : PL_BACKEND_AUTO };
     o.sim.scenario = p->name;
     if (sim && sim_options(&o, &argc, argv, argv0) != 0)
         return 2;
+    if (!sim && live_options(&o, &argc, argv, argv0) != 0)
+        return 2;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s %s\n%s\n%s", argv0, p->usage, p->summary, sim ? SIM_HELP : "");
+            printf("usage: %s %s\n%s\n%s", argv0, p->usage, p->summary,
+                   sim ? SIM_HELP : LIVE_HELP);
             return 0;
         }
     }

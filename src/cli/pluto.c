@@ -3,15 +3,19 @@
  *   pluto PORT DIR              pluto serve [DIR] [options]
  *   pluto echo [PORT]           pluto hello
  *   pluto walk DIR [--jobs N]   pluto sim APP [--seed N] [options] [ARGS]
+ *   pluto counter [--interval-ms N]
+ *   pluto kv [--port P] [--bind ADDR]
+ *   pluto inspect DIR           a machine's state and damage (src/machine)
  */
 #include "apps/apps.h"
+#include "machine/machine.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 static const pl_program *const APPS[] = { &pl_app_serve, &pl_app_echo, &pl_app_hello,
-                                          &pl_app_walk };
+                                          &pl_app_walk, &pl_app_counter, &pl_app_kv };
 enum { NAPPS = sizeof APPS / sizeof APPS[0] };
 
 static void usage(FILE *f)
@@ -26,6 +30,8 @@ static void usage(FILE *f)
     }
     fprintf(f, "  %-26s %s\n", "sim APP [--seed N] [ARGS]",
             "run APP against the simulated world; prints `trace <hash>` last");
+    fprintf(f, "  %-26s %s\n", "inspect DIR",
+            "a machine's program, last sequence number, snapshots, log and damage");
     fprintf(f, "\noptions:\n  -h, --help     this text (pluto COMMAND --help: the command's)\n"
                "  --version      print the version\n");
 }
@@ -68,6 +74,8 @@ int main(int argc, char **argv)
         printf("pluto %s\n", PL_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "inspect") == 0)
+        return pm_inspect_main("pluto inspect", argc - 2, argv + 2);
     int sim = strcmp(cmd, "sim") == 0;
     if (sim) {
         if (argc < 3) {

@@ -106,6 +106,10 @@ typedef struct pl_http_path {
 int pl_http_map_path(const char *target, size_t len, char *out, size_t outlen,
                      pl_http_path *info);
 
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
+ * U+10FFFF. */
+bool pl_http_utf8_valid(const void *s, size_t n);
+
 /* ---- byte ranges (range.c) --------------------------------------------- */
 
 enum { PL_HTTP_RANGES_MAX = 8 };            /* more (after merging): serve 200 */

@@ -16,7 +16,12 @@
  *   "br;q=0.5, identity"         -> identity (identity named with a higher q)
  *   "" (no header), "br;q=0"     -> identity
  *
- * Also the optional /etc/mime.types overlay declared in mime.h.
+ * Also the optional /etc/mime.types overlay declared in mime.h: parsed as slices
+ * of the text, or packed into a flat table of the extensions the table above
+ * lacks (the built-in types win):
+ *
+ *   "text/x-foo  foo FOO\napplication/javascript js\n"
+ *       -> foo: "text/x-foo; charset=utf-8"   (js: the built-in type stays)
  */
 #include "http/http.h"
 #include "http/chars.h"
@@ -113,6 +118,12 @@ static bool extension(const char *path, size_t len, pl_str *ext)
         return false;
     *ext = (pl_str){ path + i, len - i };
     return true;
+}
+
+bool pl_http_has_extension(const char *path, size_t len)
+{
+    pl_str e;
+    return extension(path, len, &e);
 }
 
 const char *pl_http_mime(const char *path, size_t len)
@@ -223,38 +234,58 @@ unsigned pl_http_pick_encoding(pl_str accept_encoding, unsigned available)
 
 /* ---- /etc/mime.types overlay (mime.h) ----------------------------------------- */
 
+/* The (extension, type) pairs of mime.types text in order: "type ext ext ..." per
+ * line, '#' to the end of a line is a comment, a line starting with a space has
+ * no type. */
+typedef struct pairs { const char *t; size_t len, next, e, eol; pl_str type; } pairs;
+
+static bool space(char c) { return http_is_ows(c) || c == '\r'; }
+
+static bool next_pair(pairs *it, pl_str *ext, pl_str *type)
+{
+    const char *t = it->t;
+    for (;;) {
+        while (it->e < it->eol && space(t[it->e]))
+            it->e++;
+        if (it->e < it->eol) {
+            size_t s = it->e;
+            while (it->e < it->eol && !space(t[it->e]))
+                it->e++;
+            *ext = (pl_str){ t + s, it->e - s };
+            *type = it->type;
+            return true;
+        }
+        if (it->next >= it->len)
+            return false;
+        size_t i = it->next, eol = i, nl, end = i;
+        while (eol < it->len && t[eol] != '\n' && t[eol] != '#')
+            eol++;
+        for (nl = eol; nl < it->len && t[nl] != '\n'; nl++) {}
+        while (end < eol && !space(t[end]))
+            end++;
+        it->next = nl + 1;
+        it->type = (pl_str){ t + i, end - i };
+        it->e = end;
+        it->eol = end > i ? eol : end;          /* no type: nothing on this line */
+    }
+}
+
 int pl_http_mime_overlay(const char *text, size_t len, pl_http_mime_entry *tab, size_t cap)
 {
-    size_t n = 0, i = 0;
-    while (i < len) {
-        size_t eol = i, t = i;
-        while (eol < len && text[eol] != '\n' && text[eol] != '#')
-            eol++;
-        while (t < eol && !http_is_ows(text[t]) && text[t] != '\r')
-            t++;
-        pl_str type = { text + i, t - i };
-        for (size_t e = t; type.len > 0 && e < eol;) {
-            while (e < eol && (http_is_ows(text[e]) || text[e] == '\r'))
-                e++;
-            size_t s = e;
-            while (e < eol && !http_is_ows(text[e]) && text[e] != '\r')
-                e++;
-            if (e == s)
-                break;
-            size_t k = n;                       /* insertion sort, first line wins */
-            while (k > 0 && cmp_ci(text + s, e - s, tab[k - 1].ext.p, tab[k - 1].ext.len) < 0)
-                k--;
-            if (k > 0 && cmp_ci(text + s, e - s, tab[k - 1].ext.p, tab[k - 1].ext.len) == 0)
-                continue;
-            if (n == cap)
-                return -1;
-            memmove(tab + k + 1, tab + k, (n - k) * sizeof *tab);
-            tab[k] = (pl_http_mime_entry){ { text + s, e - s }, type };
-            n++;
-        }
-        while (eol < len && text[eol] != '\n')
-            eol++;
-        i = eol + 1;
+    pairs it = { .t = text, .len = len };
+    pl_str ext, type;
+    size_t n = 0;
+    while (next_pair(&it, &ext, &type)) {
+        size_t k = n;                           /* insertion sort, first line wins */
+        while (k > 0 && cmp_ci(ext.p, ext.len, tab[k - 1].ext.p, tab[k - 1].ext.len) < 0)
+            k--;
+        if (k > 0 && cmp_ci(ext.p, ext.len, tab[k - 1].ext.p, tab[k - 1].ext.len) == 0)
+            continue;
+        if (n == cap)
+            return -1;
+        memmove(tab + k + 1, tab + k, (n - k) * sizeof *tab);
+        tab[k] = (pl_http_mime_entry){ ext, type };
+        n++;
     }
     return (int)n;
 }
@@ -276,4 +307,156 @@ pl_str pl_http_mime_find(const pl_http_mime_entry *tab, size_t n, const char *pa
             lo = mid + 1;
     }
     return (pl_str){ "", 0 };
+}
+
+/* ---- the packed overlay (mime.h) ------------------------------------------------ */
+
+enum { EXT_MAX = 32, TYPE_MAX = 127, TEXT_MAX = 1 << 26 };   /* offsets fit 32 bits */
+static const char CHARSET[] = "; charset=utf-8";
+
+static bool is_token(pl_str s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if (!tchar(s.p[i]))
+            return false;
+    return s.len > 0;
+}
+
+/* A pair worth keeping: a plain extension the built-in table does not know, and
+ * a type/subtype of tokens (nothing a header could be broken with). */
+static bool wanted(pl_str ext, pl_str type)
+{
+    const char *slash = memchr(type.p, '/', type.len);
+    char probe[EXT_MAX + 3] = "x.";
+    if (ext.len > EXT_MAX || memchr(ext.p, '.', ext.len) || !is_token(ext) ||
+        type.len > TYPE_MAX || slash == NULL ||
+        !is_token((pl_str){ type.p, (size_t)(slash - type.p) }) ||
+        !is_token((pl_str){ slash + 1, type.len - (size_t)(slash - type.p) - 1 }))
+        return false;
+    memcpy(probe + 2, ext.p, ext.len);
+    return strcmp(pl_http_mime(probe, ext.len + 2), "application/octet-stream") == 0;
+}
+
+static bool is_text(pl_str type) { return type.len > 5 && cmp_ci(type.p, 5, "text/", 5) == 0; }
+
+/* Records are two uint32_t offsets; read and written bytewise (no alignment). */
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static uint8_t *rec(uint8_t *b, size_t i) { return b + 4 + 8 * i; }
+
+static int rec_cmp(uint8_t *b, size_t i, size_t j)
+{
+    int c = strcmp((const char *)b + rd32(rec(b, i)), (const char *)b + rd32(rec(b, j)));
+    return c != 0 ? c : rd32(rec(b, i)) < rd32(rec(b, j)) ? -1 : 1;   /* then text order */
+}
+
+static void rec_swap(uint8_t *b, size_t i, size_t j)
+{
+    uint8_t t[8];
+    memcpy(t, rec(b, i), 8);
+    memcpy(rec(b, i), rec(b, j), 8);
+    memcpy(rec(b, j), t, 8);
+}
+
+static void rec_sort(uint8_t *b, size_t n)                  /* heapsort */
+{
+    for (size_t start = n / 2, end = n; end > 1;) {
+        size_t root;
+        if (start > 0) {
+            root = --start;
+        } else {
+            rec_swap(b, 0, --end);
+            root = 0;
+        }
+        for (size_t child; (child = 2 * root + 1) < end; root = child) {
+            if (child + 1 < end && rec_cmp(b, child, child + 1) < 0)
+                child++;
+            if (rec_cmp(b, root, child) > 0)
+                break;
+            rec_swap(b, root, child);
+        }
+    }
+}
+
+/* Lay the records and strings out in text order; returns the size needed. */
+static size_t lay_out(const char *text, size_t len, uint8_t *b, size_t cap, size_t *count)
+{
+    pairs it = { .t = text, .len = len };
+    pl_str ext, type, last = { NULL, 0 };
+    size_t n = 0, strings = 0, nrec = 0, type_off = 0;
+    while (next_pair(&it, &ext, &type))      /* first: how many records */
+        nrec += wanted(ext, type);
+    it = (pairs){ .t = text, .len = len };
+    size_t at = 4 + 8 * nrec;
+    while (next_pair(&it, &ext, &type)) {
+        if (!wanted(ext, type))
+            continue;
+        bool text_type = is_text(type), new_type = type.p != last.p;
+        size_t type_size = new_type ? type.len + (text_type ? sizeof CHARSET : 1) : 0;
+        bool fits = at + strings + type_size + ext.len + 1 <= cap;
+        if (new_type) {                         /* one copy of a line's type */
+            type_off = at + strings;
+            if (fits && text_type)
+                memcpy(b + type_off + type.len, CHARSET, sizeof CHARSET);
+            else if (fits)
+                b[type_off + type.len] = 0;
+            if (fits)
+                memcpy(b + type_off, type.p, type.len);
+            strings += type_size;
+            last = type;
+        }
+        if (fits) {
+            for (size_t i = 0; i < ext.len; i++)
+                b[at + strings + i] = (uint8_t)http_lower(ext.p[i]);
+            b[at + strings + ext.len] = 0;
+            wr32(rec(b, n), (uint32_t)(at + strings));
+            wr32(rec(b, n) + 4, (uint32_t)type_off);
+        }
+        strings += ext.len + 1;
+        n++;
+    }
+    *count = n;
+    return at + strings;
+}
+
+size_t pl_http_mime_pack(const char *text, size_t len, void *out, size_t cap)
+{
+    uint8_t *b = out;
+    size_t n;
+    if (len > TEXT_MAX)
+        return 0;
+    size_t need = lay_out(text, len, b, cap, &n);
+    if (need > cap)
+        return need;
+    rec_sort(b, n);
+    size_t kept = 0;                            /* the first line of an extension wins */
+    for (size_t i = 0; i < n; i++) {
+        if (kept > 0 && strcmp((const char *)b + rd32(rec(b, i)),
+                               (const char *)b + rd32(rec(b, kept - 1))) == 0)
+            continue;
+        memmove(rec(b, kept++), rec(b, i), 8);
+    }
+    wr32(b, (uint32_t)kept);
+    return need;
+}
+
+const char *pl_http_mime_packed(const void *packed, size_t size, const char *path, size_t len)
+{
+    const uint8_t *b = packed;
+    pl_str e;
+    if (size < 4 || !extension(path, len, &e))
+        return NULL;
+    size_t lo = 0, hi = rd32(b);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *ext = (const char *)b + rd32(b + 4 + 8 * mid);
+        int c = cmp_ci(e.p, e.len, ext, strlen(ext));
+        if (c == 0)
+            return (const char *)b + rd32(b + 4 + 8 * mid + 4);
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }

@@ -40,9 +40,9 @@ static bool prefix_ci(const char *s, size_t len, const char *pre)
     return true;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n)
+bool pl_http_utf8_valid(const void *p, size_t n)
 {
+    const unsigned char *s = p;
     size_t i = 0;
     while (i < n) {
         unsigned c = s[i], lo = 0x80, hi = 0xbf;
@@ -119,7 +119,7 @@ static int add_segment(const char *s, size_t n, char *out, size_t outlen, size_t
     if ((size_t)d >= outlen || at > outlen - 1 - (size_t)d)
         return TOO_LONG;                        /* keep a byte for the NUL */
     seg_decode(s, n, out + at, (size_t)d);
-    if (!utf8_valid((const unsigned char *)out + at, (size_t)d))
+    if (!pl_http_utf8_valid(out + at, (size_t)d))
         return BAD;
     if (*o > 0)
         out[*o] = '/';

@@ -9,6 +9,7 @@
  *   \r\n
  */
 #include "http/resp.h"
+#include "http/out.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,35 +37,11 @@ const char *pl_http_reason(int status)
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
     default: return "";
     }
 }
 
-typedef struct out { char *p; size_t len, cap; bool full; } out;
-
-/* Append n bytes; a head that does not fit is refused whole. */
-static void put(out *o, const char *s, size_t n)
-{
-    if (o->full || n > o->cap - o->len) {
-        o->full = true;
-        return;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-}
-
-static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
-
-static void put_u64(out *o, uint64_t v)
-{
-    char d[24];
-    size_t i = sizeof d;
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(o, d + i, sizeof d - i);
-}
 
 static void header(out *o, const char *name, const char *value)
 {

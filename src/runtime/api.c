@@ -73,9 +73,10 @@ void pl_errf(pl_ctx *cx, const char *fmt, ...)
     va_end(ap);
 }
 
-static pl_task_id start_join(pl_ctx *cx, pl__jkind kind, const pl_start *a,
-                             const pl_start *b, const pl_handler *then,
-                             const void *mem, size_t len)
+/* The continuation, parked on its join; the sides are started. */
+static pl__task *start_join(pl_ctx *cx, pl__jkind kind, const pl_start *a,
+                            const pl_start *b, const pl_handler *then,
+                            const void *mem, size_t len)
 {
     pl_rt *rt = cx->rt;
     pl__join *j = calloc(1, sizeof *j);
@@ -93,25 +94,33 @@ static pl_task_id start_join(pl_ctx *cx, pl__jkind kind, const pl_start *a,
         j->side[i] = c;
         emit(cx, c, &sides[i]->cmd, sides[i]->h, sides[i]->mem, sides[i]->len);
     }
-    return t->id;
+    return t;
 }
 
 pl_task_id pl_bind(pl_ctx *cx, const pl_start *a, const pl_handler *then,
                    const void *mem, size_t len)
 {
-    return start_join(cx, PL__J_BIND, a, NULL, then, mem, len);
+    return start_join(cx, PL__J_BIND, a, NULL, then, mem, len)->id;
 }
 
 pl_task_id pl_join(pl_ctx *cx, const pl_start *a, const pl_start *b,
                    const pl_handler *then, const void *mem, size_t len)
 {
-    return start_join(cx, PL__J_JOIN, a, b, then, mem, len);
+    return start_join(cx, PL__J_JOIN, a, b, then, mem, len)->id;
 }
 
 pl_task_id pl_first(pl_ctx *cx, const pl_start *a, const pl_start *b,
                     const pl_handler *then, const void *mem, size_t len)
 {
-    return start_join(cx, PL__J_FIRST, a, b, then, mem, len);
+    return start_join(cx, PL__J_FIRST, a, b, then, mem, len)->id;
+}
+
+pl_task_id pl_first_graceful(pl_ctx *cx, const pl_start *a, const pl_start *b,
+                             const pl_handler *then, const void *mem, size_t len)
+{
+    pl__task *t = start_join(cx, PL__J_FIRST, a, b, then, mem, len);
+    t->join->side[0]->graceful = true;
+    return t->id;
 }
 
 void pl_ret(pl_ctx *cx, const void *res, size_t len)
@@ -178,6 +187,22 @@ void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len)
     uint32_t tag[2] = { 0x52454657u, ref };
     pl__trace_mix(rt, tag, sizeof tag);
     pl__trace_mix(rt, p, len);
+}
+
+void *pl_ref_resize(pl_ctx *cx, pl_ref ref, size_t len)
+{
+    pl_rt *rt = cx->rt;
+    PL_ASSERT(ref < rt->nrefs && len <= (size_t)1 << 30);
+    pl__ref *r = &rt->refs[ref];
+    uint8_t *p = realloc(r->p, len ? len : 1);
+    PL_ASSERT(p != NULL);
+    if (len > r->len)
+        memset(p + r->len, 0, len - r->len);
+    *r = (pl__ref){ p, len };
+    uint32_t tag[2] = { 0x52455a45u, ref };
+    pl__trace_mix(rt, tag, sizeof tag);
+    pl__trace_mix(rt, &len, sizeof len);
+    return p;
 }
 
 const char *pl_dirent_next(size_t *pos, const pl_answer *ans, pl_ftype *type)

@@ -4,10 +4,14 @@
  * started. It ends when one of its tasks calls pl_ret(): every task still in
  * it is cancelled (its handler is never called again), so are the
  * computations it started, and its result goes to the join that waits for
- * it. A First also cancels the losing side the moment the winner returns.
+ * it. A First also cancels the losing side the moment the winner returns —
+ * or, when that side is graceful, interrupts it: its streams get a last
+ * answer with -ECANCELED and its one-shot commands finish, so a server can
+ * stop listening and still write the responses it has begun.
  */
 #include "runtime/rt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,25 +114,52 @@ static void adopt_fresh(pl_rt *rt, pl__comp *from, pl__comp *to)
     }
 }
 
+/* Tell every stream of c, and of the computations it started, that c lost:
+ * a last answer with -ECANCELED each, oldest task first. One-shot commands
+ * are left to finish; streams started later are refused (dispatch.c). */
+static void interrupt(pl_rt *rt, pl__comp *c)
+{
+    c->interrupted = true;
+    pl__task *t = c->tasks;
+    while (t != NULL && t->comp_next != NULL)
+        t = t->comp_next;
+    for (; t != NULL; t = t->comp_prev) {
+        if (!pl__cmd_is_stream(&t->cmd))
+            continue;
+        pl__task_detach(rt, t);           /* the backend lets go of it */
+        pl__ready_error(rt, t, -ECANCELED);
+    }
+    for (pl__comp *k = c->kids; k != NULL; k = k->kid_next)
+        interrupt(rt, k);
+}
+
 static void join_deliver(pl_rt *rt, pl__join *j, int side, const pl_result *res)
 {
     j->have |= 1u << side;
     if (j->kind == PL__J_FIRST) {
         if (j->have != (1u << side))
             return;                       /* the other side won already */
-        pl__comp *loser = j->side[1 - side];
-        if (loser != NULL)
-            pl__comp_cancel(rt, loser);
         j->ans.kind = PL_ANS_FIRST;
         j->ans.index = side;
         j->ans.res[0] = *res;
-    } else {
-        j->ans.kind = j->kind == PL__J_BIND ? PL_ANS_RESULT : PL_ANS_JOIN;
-        j->ans.res[side] = *res;
-        unsigned all = j->kind == PL__J_BIND ? 1u : 3u;
-        if (j->have != all)
-            return;
+        pl__comp *loser = j->side[1 - side];
+        bool graceful = loser != NULL && loser->graceful;
+        if (loser != NULL && !graceful)
+            pl__comp_cancel(rt, loser);
+        PL_ASSERT(j->then != NULL && j->then->state == PL__T_PARKED);
+        pl__ready_push(rt, j->then);      /* before a graceful loser's notices */
+        if (graceful) {
+            j->side[1 - side] = NULL;     /* it answers to nobody now: the join */
+            loser->join = NULL;           /* goes with the continuation */
+            interrupt(rt, loser);
+        }
+        return;
     }
+    j->ans.kind = j->kind == PL__J_BIND ? PL_ANS_RESULT : PL_ANS_JOIN;
+    j->ans.res[side] = *res;
+    unsigned all = j->kind == PL__J_BIND ? 1u : 3u;
+    if (j->have != all)
+        return;
     PL_ASSERT(j->then != NULL && j->then->state == PL__T_PARKED);
     pl__ready_push(rt, j->then);
 }
@@ -139,7 +170,7 @@ void pl__comp_return(pl_ctx *cx)
     pl__comp *c = cx->comp;
     PL_ASSERT(c != NULL);
     if (c->join == NULL)
-        return;                           /* the root computation: nothing waits */
+        return;                           /* the root, or an interrupted loser: nobody waits */
     pl__join *j = c->join;
     int side = c->side;
     adopt_fresh(rt, c, j->then->comp);

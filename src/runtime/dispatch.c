@@ -9,6 +9,8 @@
  */
 #include "runtime/rt.h"
 
+#include <errno.h>
+
 pl_ans_kind pl__ans_kind_of(pl_cmd_kind k)
 {
     static const pl_ans_kind map[PL_CMD_KIND_COUNT] = {
@@ -53,6 +55,18 @@ static void account(pl_rt *rt, pl__task *t, const pl_answer *a)
     }
 }
 
+/* An interrupted computation (a graceful First's loser) starts no stream:
+ * the task gets -ECANCELED at once, as its older streams did. */
+static void submit(pl_rt *rt, pl__task *t)
+{
+    if (t->comp->interrupted && pl__cmd_is_stream(&t->cmd)) {
+        pl__trace_cmd(rt, t);
+        pl__ready_error(rt, t, -ECANCELED);
+        return;
+    }
+    pl__submit(rt, t);
+}
+
 /* Act on what a handler call decided. self may be NULL (program start). */
 static void after_call(pl_ctx *cx, bool ended)
 {
@@ -62,7 +76,7 @@ static void after_call(pl_ctx *cx, bool ended)
     pl__task *t;
     while ((t = pl__fifo_pop(&cx->emit)) != NULL)
         if (t->state == PL__T_NEW)
-            pl__submit(rt, t);
+            submit(rt, t);
     if (cx->timeout_set && !ended)
         pl__deadline_set(cx);
     if (cx->returned)

@@ -19,16 +19,11 @@ pl__fdq *pl__fdq_get(pl_rt *rt, int fd)
 {
     PL_ASSERT(fd >= 0);
     if (fd >= rt->nfds) {
-        int n = rt->nfds ? rt->nfds : 64;
+        int n = rt->nfds ? rt->nfds : 256;
         while (n <= fd)
             n *= 2;
-        pl__fdq *f = realloc(rt->fds, (size_t)n * sizeof *f);
-        pl__task **r = realloc(rt->readers, (size_t)n * sizeof *r);
-        PL_ASSERT(f != NULL && r != NULL);
-        memset(f + rt->nfds, 0, (size_t)(n - rt->nfds) * sizeof *f);
-        memset(r + rt->nfds, 0, (size_t)(n - rt->nfds) * sizeof *r);
-        rt->fds = f;
-        rt->readers = r;
+        rt->fds = pl__table_grow(rt->fds, (size_t)rt->nfds * sizeof *rt->fds,
+                                 (size_t)n * sizeof *rt->fds);
         rt->nfds = n;
     }
     return &rt->fds[fd];
@@ -47,7 +42,7 @@ static void start_head(pl_rt *rt, pl__fdq *q)
     if (t == NULL || rt->exiting)
         return;
     if (t->cmd.kind == PL_CMD_CLOSE) {
-        pl__task *r = rt->readers[t->cmd.fd];
+        pl__task *r = q->reader;
         if (r != NULL)
             pl__task_finish(rt, r);     /* no answer after the close */
     }
@@ -93,6 +88,11 @@ void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a)
         start_head(rt, q);
     if (before >= PL__SEND_LOW && q->queued < PL__SEND_LOW)
         rt->be->kick(rt->b);
+}
+
+const pl__task *pl__fdq_next(const pl__task *t)
+{
+    return t->state == PL__T_BACKEND ? t->q_next : NULL;
 }
 
 bool pl__fdq_is_open(const pl_rt *rt, int fd)
@@ -148,16 +148,16 @@ bool pl__reader_set(pl_rt *rt, int fd, pl__task *t)
 {
     if (fd < 0)
         return false;
-    pl__fdq_get(rt, fd);
-    if (rt->readers[fd] != NULL)
+    pl__fdq *q = pl__fdq_get(rt, fd);
+    if (q->reader != NULL)
         return false;
-    rt->readers[fd] = t;
+    q->reader = t;
     return true;
 }
 
 void pl__reader_clear(pl_rt *rt, pl__task *t)
 {
     int fd = t->cmd.fd;
-    if (fd >= 0 && fd < rt->nfds && rt->readers[fd] == t)
-        rt->readers[fd] = NULL;
+    if (fd >= 0 && fd < rt->nfds && rt->fds[fd].reader == t)
+        rt->fds[fd].reader = NULL;
 }

@@ -26,17 +26,16 @@ static void record(pl_harness *h, pl__task *t, bool cancel)
         PL_ASSERT(h->log != NULL);
     }
     pl_hcmd *c = &h->log[h->nlog++];
-    *c = (pl_hcmd){ .task = t->id, .cancel = cancel, .cmd = t->cmd };
-    char *s = NULL;
-    if (t->str) {
-        s = malloc(t->cmd.len + 1);
+    *c = (pl_hcmd){ .task = t->id, .cancel = cancel, .cmd = pl__cmd_public(t) };
+    if (t->cmd.kind != PL_CMD_SEND && t->str) {
+        char *s = malloc(t->cmd.len + 1);
         PL_ASSERT(s != NULL);
         memcpy(s, t->str, t->cmd.len + 1);
+        if (c->cmd.text)
+            c->cmd.text = s;
+        else
+            c->cmd.host = s;
     }
-    if (t->cmd.text)
-        c->cmd.text = s;
-    else if (t->cmd.host)
-        c->cmd.host = s;
     if (t->data_len) {
         uint8_t *d = malloc(t->data_len);
         PL_ASSERT(d != NULL);

@@ -40,30 +40,64 @@ typedef enum pl__tstate {
     PL__T_DEAD,         /* finished or cancelled; freed at the end of the turn */
 } pl__tstate;
 
+/* A command as a task keeps it: the fields of pl_cmd, with those no kind
+ * uses together sharing space (pl_cmd is 96 bytes, this 48). Read by field,
+ * as a pl_cmd would be; pl__cmd_public() rebuilds the public form. */
+typedef struct pl__cmd {
+    int fd;                 /* RECV, SEND, SENDFILE (socket), CLOSE, READ */
+    union {
+        int dir;            /* OPEN, STAT, READ_FILE, READDIR */
+        int signo;          /* SIGNAL */
+        int file_fd;        /* SENDFILE */
+        uint16_t port;      /* LISTEN, CONNECT */
+    };
+    uint32_t len;           /* LOG text or path length */
+    int16_t flags;          /* OPEN, LOG, LISTEN */
+    uint8_t kind;           /* pl_cmd_kind */
+    union {
+        const char *text;   /* LOG, path commands: the task's str */
+        const char *host;   /* LISTEN, CONNECT: the task's str */
+    };
+    union {
+        uint64_t offset;    /* SENDFILE, READ; READDIR: cookie */
+        uint64_t every_ms;  /* TIMER */
+    };
+    uint64_t count;         /* SENDFILE, READ, READDIR */
+    uint64_t after_ms;      /* TIMER; RECV, SEND, SENDFILE: a limit (see pluto.h) */
+} pl__cmd;
+
 struct pl__task {
     pl_task_id id;
     uint64_t born;          /* handler call that created it */
     const pl_handler *h;
-    pl_cmd cmd;             /* copied; cmd.text/host point into str */
-    pl__tstate state;
-    bool slot;              /* holds a descriptor slot */
     pl__comp *comp;
     pl__task *comp_prev, *comp_next;   /* in comp->tasks */
     pl__task *q_next;                  /* ready / wait-fd / per-fd queue */
     pl__join *join;                    /* PARKED continuation: its join */
-    uint8_t *data;          /* SEND: bytes to write (owned) */
-    size_t data_len;
-    char *str;              /* copied text/host (owned) */
-    uint64_t bk[4];         /* backend scratch */
-    void *bkp;              /* backend scratch */
+    union {
+        uint8_t *data;      /* SEND: bytes to write (owned, pooled) */
+        char *str;          /* other kinds: copied text/host (owned, pooled), or NULL */
+    };
+    union {                 /* backend scratch; the core uses bk[0] for READY errors */
+        uint64_t bk[3];
+        uint32_t bk32[6];
+        struct { uint64_t bk_core_[2]; void *bkp; };
+    };
     pl__task *bk_next;      /* backend's own list link */
     pl__task *deadline;     /* its pl_timeout timer task, or NULL */
     pl__task *owner;        /* a deadline timer: the task it times */
+    pl__cmd cmd;            /* copied; cmd.text/host point into str */
+    uint32_t data_len;      /* SEND: bytes in data (below 4 GiB); 0 for other kinds */
+    uint32_t mem_len;
+    uint8_t state;          /* pl__tstate */
+    bool slot;              /* holds a descriptor slot */
     bool bk_deadline;       /* a deadline armed in the backend (backend->deadline) */
     bool bk_listed;         /* on the backend's list */
-    uint32_t mem_len;
     _Alignas(16) uint8_t mem[];
 };
+
+/* The public form of a task's command (harness records, the trace). */
+pl_cmd pl__cmd_public(const pl__task *t);
 
 struct pl__comp {
     uint64_t id;
@@ -73,6 +107,8 @@ struct pl__comp {
     pl__task *tasks;
     pl__join *join;                    /* where the result goes; NULL at the root */
     int side;
+    bool graceful;                     /* PL_START_GRACEFUL: interrupted when it loses */
+    bool interrupted;                  /* lost a First: its streams get -ECANCELED */
 };
 
 typedef enum pl__jkind { PL__J_BIND, PL__J_JOIN, PL__J_FIRST } pl__jkind;
@@ -92,13 +128,15 @@ void pl__fifo_push(pl__fifo *f, pl__task *t);
 pl__task *pl__fifo_pop(pl__fifo *f);
 bool pl__fifo_remove(pl__fifo *f, pl__task *t);   /* false: t was not in f */
 
-/* The per-descriptor state the core keeps. */
+/* The per-descriptor state the core keeps (48 bytes: one per connection). */
 typedef struct pl__fdq {
     pl__fifo q;                        /* SEND/CLOSE in order; the head is in the backend */
     uint64_t queued;                   /* bytes in queued sends */
-    bool open;                         /* counted as a held descriptor */
     uint8_t *in;                       /* unconsumed input (pl_consume), or NULL */
-    size_t in_len, in_cap;
+    uint32_t in_len;                   /* at most PL_INPUT_MAX */
+    uint32_t in_cap : 31;
+    uint32_t open : 1;                 /* counted as a held descriptor */
+    pl__task *reader;                  /* its RECV task, or NULL */
 } pl__fdq;
 
 typedef struct pl__backend {
@@ -115,6 +153,8 @@ typedef struct pl__backend {
     void (*deadline)(void *b, pl__task *t, uint64_t ms);
     /* End of run: print what the backend reports last (sim: the trace). */
     void (*finish)(void *b, int code);
+    /* Nobody reads this backend's trace (live runs): the core skips hashing. */
+    bool untraced;
 } pl__backend;
 
 extern const pl__backend pl__backend_epoll;
@@ -130,12 +170,38 @@ bool pl__may_recv(pl_rt *rt, int fd);      /* flow control for receivers */
 bool pl__may_accept(pl_rt *rt);            /* a descriptor slot is free */
 void pl__fd_opened(pl_rt *rt, int fd);     /* an accepted client: takes a slot */
 bool pl__fdq_is_open(const pl_rt *rt, int fd);
+/* The command queued behind t (a SEND or SENDFILE the backend holds) on its
+ * descriptor, or NULL: a backend may tell the kernel more follows. */
+const pl__task *pl__fdq_next(const pl__task *t);
 uint64_t pl__trace_hash(const pl_rt *rt);
 bool pl__exiting(const pl_rt *rt);
+/* The core has no answer of its own to deliver (ready tasks, buffered input):
+ * after delivering, a backend may still block if this holds and it has
+ * nothing to perform. */
+bool pl__core_idle(const pl_rt *rt);
 int pl__live_tasks(const pl_rt *rt);
 /* The backend's own checks failed (sim: an invariant was violated); call it
  * from finish(). pl_run then returns 3, whatever the program's exit code. */
 void pl__checks_failed(pl_rt *rt);
+/* A signal sent to the process reached this worker's loop: pass it on to the
+ * other workers (workers.c), so that each one stops, drains or reopens its log. */
+void pl__workers_forward(int signo);
+
+/* Pooled memory (pool.c): blocks of n bytes from the runtime's free lists;
+ * give back the same n. Blocks above PL__POOL_MAX come from malloc. */
+enum { PL__POOL_MAX = 64 * 1024, PL__POOL_CLASSES = 64 + 6 * 4 };
+enum { PL__POOL_KEEP = 256 * 1024, PL__POOL_TOTAL = 4 * 1024 * 1024 };   /* kept, bytes */
+typedef struct pl__pool {
+    void *free[PL__POOL_CLASSES];
+    uint32_t nfree[PL__POOL_CLASSES];
+    size_t kept;                        /* bytes in every list */
+} pl__pool;
+void *pl__pool_get(pl__pool *p, size_t n);
+void pl__pool_put(pl__pool *p, void *block, size_t n);
+void pl__pool_deinit(pl__pool *p);
+/* Tables by descriptor: zeroed, and untouched (no memory) beyond what is used. */
+void *pl__table_grow(void *old, size_t old_bytes, size_t new_bytes);
+void pl__table_free(void *table, size_t bytes);
 
 /* Trace: the core hashes every command it submits and every answer it
  * delivers; backends may add their own events. */

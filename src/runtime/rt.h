@@ -21,15 +21,16 @@ struct pl_rt {
     pl__fifo waitfd;                   /* waiting for a descriptor slot */
     pl__fifo pending_in;               /* receivers owed buffered input */
     pl__task *dead;
-    pl__fdq *fds;
+    pl__fdq *fds;                      /* by descriptor (pl__table_grow) */
     int nfds;
-    pl__task **readers;        /* RECV task per descriptor */
     uint32_t slots_used, slots_max;
     int live;
     bool exiting;
     int exit_code;
     bool checks_failed;        /* a backend's checks failed: pl_run returns 3 */
     uint64_t trace;
+    bool traced;               /* the backend's trace is read (sim, harness) */
+    pl__pool pool;             /* tasks, send buffers, strings */
     pl__ref *refs;
     uint32_t nrefs;
 };
@@ -61,11 +62,15 @@ void pl__rt_destroy(pl_rt *rt);
 bool pl__registered(const pl_program *p, const pl_handler *h);
 void pl__registry_check(const pl_program *p);
 
+/* cmd.c */
+void pl__cmd_copy(pl_rt *rt, pl__task *t, const pl_cmd *cmd);   /* packed + payload */
+size_t pl__cmd_payload_size(const pl__task *t);                  /* pooled bytes */
+
 /* task.c */
 pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
                        const pl_handler *h, const void *mem, size_t len);
 void pl__task_finish(pl_rt *rt, pl__task *t);   /* cancel if held, then free later */
-void pl__task_free(pl__task *t);
+void pl__task_free(pl_rt *rt, pl__task *t);   /* back to the pool */
 void pl__task_detach(pl_rt *rt, pl__task *t);  /* out of every queue; state NEW */
 void pl__submit(pl_rt *rt, pl__task *t);
 void pl__ready_push(pl_rt *rt, pl__task *t);
@@ -103,14 +108,14 @@ void pl__reader_clear(pl_rt *rt, pl__task *t);
 void pl__trace_cmd(pl_rt *rt, const pl__task *t);
 void pl__trace_ans(pl_rt *rt, const pl__task *t, const pl_answer *a);
 
-static inline bool pl__cmd_is_stream(const pl_cmd *c)
+static inline bool pl__cmd_is_stream(const pl__cmd *c)
 {
     return c->kind == PL_CMD_LISTEN || c->kind == PL_CMD_RECV ||
            c->kind == PL_CMD_READ_FILE || c->kind == PL_CMD_SIGNAL ||
            (c->kind == PL_CMD_TIMER && c->every_ms > 0);
 }
 
-static inline bool pl__cmd_takes_slot(const pl_cmd *c)
+static inline bool pl__cmd_takes_slot(const pl__cmd *c)
 {
     return c->kind == PL_CMD_LISTEN || c->kind == PL_CMD_CONNECT ||
            c->kind == PL_CMD_OPEN || c->kind == PL_CMD_READ_FILE ||

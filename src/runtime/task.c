@@ -4,51 +4,14 @@
  * once the call returns, and lives until its command has no more answers or
  * its handler says PL_DONE. Finished tasks are kept on a dead list until the
  * end of the loop turn, so that a backend still holding a pointer from the
- * same turn never sees freed memory.
+ * same turn never sees freed memory; then they, their send buffers and
+ * strings go back to the runtime's pool (pool.c), for the next request.
  */
 #include "runtime/rt.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *dup_text(const char *s, size_t len)
-{
-    char *d = malloc(len + 1);
-    PL_ASSERT(d != NULL);
-    memcpy(d, s, len);
-    d[len] = 0;
-    return d;
-}
-
-static void copy_payload(pl__task *t, const pl_cmd *cmd)
-{
-    if (cmd->kind == PL_CMD_SEND) {
-        size_t total = 0;
-        for (int i = 0; i < cmd->iovcnt; i++)
-            total += cmd->iov[i].len;
-        t->data = malloc(total ? total : 1);
-        PL_ASSERT(t->data != NULL);
-        size_t off = 0;
-        for (int i = 0; i < cmd->iovcnt; i++) {
-            memcpy(t->data + off, cmd->iov[i].base, cmd->iov[i].len);
-            off += cmd->iov[i].len;
-        }
-        t->data_len = total;
-        t->cmd.iov = NULL;
-        t->cmd.iovcnt = 0;
-    }
-    const char *s = cmd->text ? cmd->text : cmd->host;
-    if (s != NULL) {
-        size_t len = cmd->len ? cmd->len : strlen(s);
-        t->str = dup_text(s, len);
-        t->cmd.len = len;
-        if (cmd->text)
-            t->cmd.text = t->str;
-        else
-            t->cmd.host = t->str;
-    }
-}
 
 pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
                        const pl_handler *h, const void *mem, size_t len)
@@ -57,27 +20,31 @@ pl__task *pl__task_new(pl_ctx *cx, pl__comp *comp, const pl_cmd *cmd,
     PL_ASSERT(cmd->kind >= 0 && cmd->kind < PL_CMD_KIND_COUNT);
     pl_rt *rt = cx->rt;
     PL_ASSERT(h == NULL || rt->prog->handlers == NULL || pl__registered(rt->prog, h));
-    pl__task *t = calloc(1, sizeof *t + len);
-    PL_ASSERT(t != NULL);
+    pl__task *t = pl__pool_get(&rt->pool, sizeof *t + len);
+    memset(t, 0, sizeof *t);
     t->id = rt->next_task++;
     t->h = h;
-    t->cmd = *cmd;
     t->mem_len = (uint32_t)len;
     if (len)
         memcpy(t->mem, mem, len);
-    copy_payload(t, cmd);
+    pl__cmd_copy(rt, t, cmd);
     pl__comp_link(comp, t);
     rt->live++;
     return t;
 }
 
-void pl__task_free(pl__task *t)
+void pl__task_free(pl_rt *rt, pl__task *t)
 {
-    free(t->data);
-    free(t->str);
+    if (t->str != NULL)
+        pl__pool_put(&rt->pool, t->str, pl__cmd_payload_size(t));
     if (t->join != NULL)
         free(t->join);
-    free(t);
+    pl__pool_put(&rt->pool, t, sizeof *t + t->mem_len);
+}
+
+bool pl__core_idle(const pl_rt *rt)
+{
+    return rt->ready.head == NULL && rt->pending_in.head == NULL;
 }
 
 void pl__ready_push(pl_rt *rt, pl__task *t)
@@ -95,7 +62,7 @@ void pl__ready_error(pl_rt *rt, pl__task *t, int err)
 
 void pl__task_detach(pl_rt *rt, pl__task *t)
 {
-    switch (t->state) {
+    switch ((pl__tstate)t->state) {
     case PL__T_BACKEND:
         if (t->cmd.kind == PL_CMD_SEND || t->cmd.kind == PL_CMD_SENDFILE ||
             t->cmd.kind == PL_CMD_CLOSE)
@@ -158,7 +125,7 @@ void pl__reap(pl_rt *rt)
     while (rt->dead) {
         pl__task *t = rt->dead;
         rt->dead = t->q_next;
-        pl__task_free(t);
+        pl__task_free(rt, t);
     }
 }
 

@@ -3,7 +3,9 @@
  * Every command submitted and every answer delivered is folded into one
  * 64-bit XXH3 chain. Two runs that give the same answers in the same order
  * emit the same commands, so they end with the same trace: the simulator
- * prints it, and a changed hash is a changed behaviour.
+ * prints it, and a changed hash is a changed behaviour. A live run has no
+ * reader for it (its backend is untraced), so nothing is hashed there: on
+ * the hot path the hash would cost more than the rest of a request.
  */
 #include "runtime/rt.h"
 
@@ -11,6 +13,8 @@
 
 void pl__trace_mix(pl_rt *rt, const void *p, size_t n)
 {
+    if (!rt->traced)
+        return;
     rt->trace = XXH3_64bits_withSeed(p, n, rt->trace);
 }
 
@@ -18,12 +22,15 @@ uint64_t pl__trace_hash(const pl_rt *rt) { return rt->trace; }
 
 void pl__trace_cmd(pl_rt *rt, const pl__task *t)
 {
-    const pl_cmd *c = &t->cmd;
+    if (!rt->traced)
+        return;
+    pl_cmd k = pl__cmd_public(t);
+    const pl_cmd *c = &k;
     int64_t w[12] = { 'C', (int64_t)t->id, c->kind, c->fd, c->dir, c->flags, c->signo,
                       c->port, c->file_fd, (int64_t)c->offset, (int64_t)c->count,
                       (int64_t)(c->after_ms * 1000003u + c->every_ms) };
     pl__trace_mix(rt, w, sizeof w);
-    if (t->str)
+    if (c->kind != PL_CMD_SEND && t->str)
         pl__trace_mix(rt, t->str, c->len);
     if (t->data_len)
         pl__trace_mix(rt, t->data, t->data_len);
@@ -31,6 +38,8 @@ void pl__trace_cmd(pl_rt *rt, const pl__task *t)
 
 void pl__trace_ans(pl_rt *rt, const pl__task *t, const pl_answer *a)
 {
+    if (!rt->traced)
+        return;
     int64_t w[10] = { 'A', (int64_t)t->id, a->kind, a->err, a->fd, a->signo, a->port,
                       (int64_t)a->n, a->eof, a->index };
     pl__trace_mix(rt, w, sizeof w);

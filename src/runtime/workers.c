@@ -7,6 +7,12 @@
  * signalfd, not the default action), waits for the first worker to end,
  * then sends SIGTERM to the others and collects them. The exit code is the
  * first worker's.
+ *
+ * A signal sent to the process is read by one worker's signalfd only; that
+ * worker passes it on to the others (pl__workers_forward), so a SIGHUP
+ * reaches every worker, and a SIGTERM starts every worker's drain at once.
+ * The stop signal the others already got is then not sent again: a second
+ * one would cut their drains short.
  */
 #include "runtime/rt.h"
 
@@ -28,6 +34,21 @@ typedef struct worker {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ended = PTHREAD_COND_INITIALIZER;
+static worker *running;                 /* the workers started, under lock */
+static uint32_t nrunning;
+static bool stop_forwarded;             /* every worker got SIGINT or SIGTERM */
+
+void pl__workers_forward(int signo)
+{
+    pthread_mutex_lock(&lock);
+    pthread_t self = pthread_self();
+    for (uint32_t i = 0; i < nrunning; i++)
+        if (!running[i].done && !pthread_equal(running[i].th, self))
+            pthread_kill(running[i].th, signo);
+    if (nrunning > 0 && (signo == SIGINT || signo == SIGTERM))
+        stop_forwarded = true;
+    pthread_mutex_unlock(&lock);
+}
 
 static void *run_worker(void *arg)
 {
@@ -56,7 +77,7 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 && cpus < 1024 ? (uint32_t)cpus : 1;
     }
-    if (n <= 1 || o->backend != PL_BACKEND_EPOLL)
+    if (n <= 1 || o->backend == PL_BACKEND_SIM)
         return pl_run(p, cfg, o);
     sigset_t stop, old;
     sigemptyset(&stop);
@@ -67,6 +88,9 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
     worker *ws = calloc(n, sizeof *ws);
     PL_ASSERT(ws != NULL);
     uint32_t started = 0;
+    pthread_mutex_lock(&lock);          /* no forwarding before every thread id is set */
+    running = ws;
+    stop_forwarded = false;
     for (; started < n; started++) {
         worker *w = &ws[started];
         w->p = p;
@@ -82,19 +106,23 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
             break;
         }
     }
-    pthread_mutex_lock(&lock);
+    nrunning = started;
     int first;
     while (started > 0 && (first = first_done(ws, started)) < 0)
         pthread_cond_wait(&ended, &lock);
+    for (uint32_t i = 0; i < started; i++)
+        if (!ws[i].done && !stop_forwarded)
+            pthread_kill(ws[i].th, SIGTERM);
+    pthread_mutex_unlock(&lock);
+    int code = started > 0 ? ws[first].code : 1;
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(ws[i].th, NULL);
+    pthread_mutex_lock(&lock);
+    running = NULL;
+    nrunning = 0;
     pthread_mutex_unlock(&lock);
     for (uint32_t i = 0; i < started; i++)
-        if (!ws[i].done)
-            pthread_kill(ws[i].th, SIGTERM);
-    int code = started > 0 ? ws[first].code : 1;
-    for (uint32_t i = 0; i < started; i++) {
-        pthread_join(ws[i].th, NULL);
         free(ws[i].cfg);
-    }
     free(ws);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return code;

@@ -4,7 +4,10 @@
 # Headless Chromium (Debian's package) opens examples/site: the page's own
 # script reports into the DOM that it ran, that the stylesheet applied, that
 # every image decoded, and that a Range request returned 206 with the right
-# bytes. A screenshot must be written too. The server listens on 127.0.0.1.
+# bytes; and that the video (media/clock.webm, VP9) was seeked to 3 s with its
+# frame there ready. Chromium's network log must show pluto answering the
+# video's Range requests with 206 and a Content-Range of the file's size. A
+# screenshot must be written too. The server listens on 127.0.0.1.
 set -u
 BUILD=${1:-build}
 PLUTO=$BUILD/pluto
@@ -37,12 +40,27 @@ browse() {      # browse ARGS...: headless Chromium, isolated, no outside traffi
         --virtual-time-budget=5000 "$@" 2>>"$tmp/chromium.log"
 }
 
-dom=$(browse --dump-dom "http://127.0.0.1:$port/")
+dom=$(browse --log-net-log="$tmp/net.json" --dump-dom "http://127.0.0.1:$port/")
 want="JavaScript ran; css yes; images 2/2; range yes."
 if grep -qF "$want" <<<"$dom"; then
     ok "the page's script ran, CSS applied, 2/2 images decoded, Range gave 206"
 else
     no "page report: '$(grep -o 'id="status"[^<]*' <<<"$dom")' (wanted '$want')"
+fi
+video=$(grep -o 'id="video-status"[^<]*' <<<"$dom")
+if grep -qF "video seeked to 3.0 s, frame ready" <<<"$video"; then
+    ok "the video was seeked to 3 s and its frame is ready (${video#*>})"
+else
+    no "video report: '${video#*>}' (wanted 'video seeked to 3.0 s, frame ready')"
+fi
+# Each response head is one event in the net log; the video's 206 carries
+# Content-Range: bytes A-B/<its size>.
+vsize=$(stat -c %s examples/site/media/clock.webm)
+n206=$(grep -oE "Content-Range: bytes [0-9]+-[0-9]+/$vsize\"" "$tmp/net.json" 2>/dev/null | wc -l)
+if [ "$n206" -gt 0 ] && grep -q '"HTTP/1.1 206 Partial Content"' "$tmp/net.json"; then
+    ok "pluto answered the video's Range requests with 206 ($n206 responses)"
+else
+    no "no 206 with Content-Range .../$vsize for the video in Chromium's network log"
 fi
 docs=$(browse --dump-dom "http://127.0.0.1:$port/docs")
 grep -q "<h1>Documentation</h1>" <<<"$docs" && ok "/docs redirects to /docs/ and its index loads" \

@@ -66,6 +66,17 @@ static pl_verdict on_connected(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_connected, on_connected);
 
+/* The file is closed once its bytes are sent: a CLOSE on it would not wait
+ * for a SENDFILE, which is queued on the socket. */
+static pl_verdict on_file_sent(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    cr_assert_eq(a->err, 0, "sendfile: %s", pl_strerror(a->err));
+    pl_cmd c = pl_cmd_close(*(int *)mem);
+    pl_send(cx, &c, NULL, NULL, 0);
+    return PL_DONE;
+}
+static PL_HANDLER(h_file_sent, on_file_sent);
+
 static pl_verdict on_file(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     srv_mem *m = mem;
@@ -73,10 +84,9 @@ static pl_verdict on_file(pl_ctx *cx, void *mem, const pl_answer *a)
     cr_assert_eq(a->st.size, 300000);
     cr_assert_eq(a->st.type, PL_FT_FILE);
     pl_cmd s = pl_cmd_sendfile(m->client, a->fd, 1000, a->st.size - 1000);
-    pl_send(cx, &s, NULL, NULL, 0);
-    pl_cmd c1 = pl_cmd_close(m->client), c2 = pl_cmd_close(a->fd);
+    pl_send(cx, &s, &h_file_sent, &a->fd, sizeof a->fd);
+    pl_cmd c1 = pl_cmd_close(m->client);
     pl_send(cx, &c1, NULL, NULL, 0);
-    pl_send(cx, &c2, NULL, NULL, 0);
     return PL_DONE;
 }
 static PL_HANDLER(h_file, on_file);

@@ -145,3 +145,53 @@ Test(http_mime, overlay)
     cr_assert_eq(pl_http_mime_overlay(text, sizeof text - 1, tab, 3), -1);
     cr_assert_eq(pl_http_mime_overlay("", 0, tab, 0), 0);
 }
+
+Test(http_mime, packed_overlay_fills_only_the_gaps)
+{
+    static const char text[] =
+        "# mime.types\n"
+        "application/javascript\t\tjs mjs\n"           /* the built-in type wins */
+        "text/x-custom  foo FOO\r\n"
+        "image/other  foo zed\n"                       /* foo: the first line wins */
+        "application/vnd.debian.binary-package deb udeb\n"
+        "bad type  nope\n"                             /* "bad" has no '/': skipped */
+        "text/evil\r\nX: y  evil\n"
+        "application/x-dots  tar.gz\n"
+        "   indented  ignored\n"
+        "application/noext\n";
+    size_t need = pl_http_mime_pack(text, sizeof text - 1, NULL, 0);
+    cr_assert_gt(need, 4);
+    static uint8_t buf[4096];
+    cr_assert_eq(pl_http_mime_pack(text, sizeof text - 1, buf, need), need);
+    uint32_t n;
+    memcpy(&n, buf, 4);
+    cr_assert_eq(n, 4, "foo, zed, deb, udeb (got %u)", n);
+    cr_assert_str_eq(pl_http_mime_packed(buf, need, "a/b.Foo", 7), "text/x-custom; charset=utf-8");
+    cr_assert_str_eq(pl_http_mime_packed(buf, need, "x.zed", 5), "image/other");
+    cr_assert_str_eq(pl_http_mime_packed(buf, need, "p.deb", 5),
+                     "application/vnd.debian.binary-package");
+    cr_assert_str_eq(pl_http_mime_packed(buf, need, "p.UDEB", 6),
+                     "application/vnd.debian.binary-package");
+    cr_assert_null(pl_http_mime_packed(buf, need, "a.js", 4), "known to the table");
+    cr_assert_null(pl_http_mime_packed(buf, need, "a.nope", 6));
+    cr_assert_null(pl_http_mime_packed(buf, need, "a.evil", 6));
+    cr_assert_null(pl_http_mime_packed(buf, need, "a.tar.gz", 8));
+    cr_assert_null(pl_http_mime_packed(buf, need, "a.ignored", 9));
+    cr_assert_null(pl_http_mime_packed(buf, need, ".foo", 4), "a dotfile has no extension");
+    cr_assert_null(pl_http_mime_packed(buf, need, "README", 6));
+    cr_assert_null(pl_http_mime_packed(buf, 0, "x.foo", 5), "an empty table");
+    cr_assert_eq(pl_http_mime_pack(text, sizeof text - 1, buf, need - 1), need,
+                 "too small: sized, not written");
+    cr_assert_eq(pl_http_mime_pack("", 0, buf, sizeof buf), 4);
+}
+
+Test(http_mime, has_extension)
+{
+    cr_assert(pl_http_has_extension("app.js", 6));
+    cr_assert(pl_http_has_extension("a/v1.2", 6));
+    cr_assert_not(pl_http_has_extension("app/route", 9));
+    cr_assert_not(pl_http_has_extension(".env", 4));
+    cr_assert_not(pl_http_has_extension("a.d/readme", 10));
+    cr_assert_not(pl_http_has_extension("a.", 2));
+    cr_assert_not(pl_http_has_extension("", 0));
+}

@@ -1,0 +1,148 @@
+/* uring_ops.c — the io_uring backend's bookkeeping: ops (one per request in
+ * the kernel, pooled, freed only at their last completion), submission
+ * entries, cancelling, the immediate list and the descriptor table.
+ */
+#include "backend/uring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+int64_t ur_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ur_fd *ur_fd_get(ur *e, int fd)
+{
+    PL_ASSERT(fd >= 0);
+    if (fd >= e->nfds) {
+        int n = e->nfds ? e->nfds : 256;
+        while (n <= fd)
+            n *= 2;
+        e->fds = pl__table_grow(e->fds, (size_t)e->nfds * sizeof *e->fds,
+                                (size_t)n * sizeof *e->fds);
+        e->nfds = n;
+    }
+    return &e->fds[fd];
+}
+
+/* A submission queue entry. A full queue goes to the kernel first: batching
+ * never loses a request. */
+struct io_uring_sqe *ur_sqe(ur *e)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+    if (sqe == NULL) {
+        io_uring_submit(&e->ring);
+        sqe = io_uring_get_sqe(&e->ring);
+    }
+    PL_ASSERT(sqe != NULL);
+    return sqe;
+}
+
+/* sqe, prepared, now performs op: its completions come back to op. */
+void ur_arm(ur *e, ur_op *op, struct io_uring_sqe *sqe)
+{
+    PL_ASSERT(!op->armed);
+    io_uring_sqe_set_data(sqe, op);
+    op->armed = true;
+    op->cancelling = false;
+    e->inflight++;
+}
+
+ur_op *ur_op_new(ur *e, pl__task *t, ur_kind kind, int fd)
+{
+    if (e->free_ops == NULL) {
+        ur_op *c = calloc(UR_OPS_CHUNK, sizeof *c);
+        void **cs = realloc(e->chunks, (e->nchunks + 1) * sizeof *cs);
+        PL_ASSERT(c != NULL && cs != NULL);
+        e->chunks = cs;
+        e->chunks[e->nchunks++] = c;
+        for (int i = UR_OPS_CHUNK - 1; i >= 0; i--) {
+            c[i].next = e->free_ops;
+            e->free_ops = &c[i];
+        }
+    }
+    ur_op *op = e->free_ops;
+    e->free_ops = op->next;
+    *op = (ur_op){ .t = t, .kind = (uint8_t)kind, .fd = fd };
+    return op;
+}
+
+void ur_op_free(ur *e, ur_op *op)
+{
+    PL_ASSERT(!op->armed);
+    free(op->addr);
+    op->addr = NULL;
+    op->t = NULL;
+    op->next = e->free_ops;
+    e->free_ops = op;
+}
+
+/* Ask the kernel to end op; its last completion still comes (and frees it). */
+void ur_cancel_async(ur *e, ur_op *op)
+{
+    if (!op->armed || op->cancelling)
+        return;
+    op->cancelling = true;
+    struct io_uring_sqe *sqe = ur_sqe(e);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+    io_uring_sqe_set_data64(sqe, 0);
+}
+
+/* End op now: when this returns the kernel no longer touches what op points
+ * to (a cancelled send's bytes are freed with its task this turn). Its last
+ * completion may still be in the completion queue; it is dropped there. */
+void ur_cancel_sync(ur *e, ur_op *op)
+{
+    if (!op->armed)
+        return;
+    if (io_uring_sq_ready(&e->ring) > 0)
+        io_uring_submit(&e->ring);      /* an op still in the queue: let it start */
+    struct io_uring_sync_cancel_reg reg = {
+        .addr = (uint64_t)(uintptr_t)op, .fd = -1, .timeout = { .tv_sec = -1, .tv_nsec = -1 },
+    };
+    int err = io_uring_register_sync_cancel(&e->ring, &reg);
+    PL_ASSERT(err == 0 || err == -ENOENT || err == -EALREADY);
+    op->cancelling = true;
+}
+
+void ur_imm_push(ur *e, pl__task *t)
+{
+    PL_ASSERT(!t->bk_listed);
+    t->bk_listed = true;
+    t->bk_next = NULL;
+    if (e->imm_tail)
+        e->imm_tail->bk_next = t;
+    else
+        e->imm_head = t;
+    e->imm_tail = t;
+}
+
+void ur_imm_remove(ur *e, pl__task *t)
+{
+    if (!t->bk_listed)
+        return;
+    pl__task *prev = NULL;
+    for (pl__task *q = e->imm_head; q; prev = q, q = q->bk_next) {
+        if (q != t)
+            continue;
+        if (prev)
+            prev->bk_next = q->bk_next;
+        else
+            e->imm_head = q->bk_next;
+        if (e->imm_tail == q)
+            e->imm_tail = prev;
+        break;
+    }
+    t->bk_listed = false;
+    t->bk_next = NULL;
+}
+
+void ur_deliver(ur *e, pl__task *t, pl_answer *a)
+{
+    e->delivered++;
+    pl__deliver(e->rt, t, a);
+}

@@ -1,0 +1,241 @@
+/* uring_recv.c — receiving: one multishot receive per descriptor, into
+ * buffers the kernel picks from the provided buffer ring.
+ *
+ * The receive belongs to the descriptor, not to the RECV task: a protocol
+ * often ends one receiver and starts another on the same socket, and bytes
+ * the kernel already took must reach the next one, in order. So when a task
+ * is cancelled, or times out, the receive stays armed; whatever it brings
+ * with no receiver to take it is kept (the stash) and the receive is then
+ * cancelled, so the stash stays small and the peer is pushed back by TCP.
+ * The next receiver gets the stash first, from the next poll.
+ *
+ * Flow control: after each delivery, if the core says the descriptor may not
+ * receive (too many bytes wait to be written to it), the receive is
+ * cancelled and the descriptor paused; kick() re-arms it. Bytes already in
+ * flight are still delivered. Left alone, a multishot receive takes from a
+ * busy socket as many buffers as the ring has before the loop sees any (200
+ * clients pushing without reading: 144 MB of RSS where epoll holds 59 MB).
+ * Where the kernel takes a byte cap (sqe->optlen, Linux 6.17), a receive
+ * ends after UR_RECV_CAP bytes and is re-armed only if flow control allows,
+ * so at most that much passes the mark; elsewhere the ring bounds it.
+ */
+#include "backend/uring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void pause_fd(ur *e, int fd, ur_fd *f)
+{
+    if (f->paused)
+        return;
+    f->paused = true;
+    if (e->npaused == e->cappaused) {
+        e->cappaused = e->cappaused ? e->cappaused * 2 : 64;
+        e->paused = realloc(e->paused, e->cappaused * sizeof *e->paused);
+        PL_ASSERT(e->paused != NULL);
+    }
+    e->paused[e->npaused++] = fd;
+    if (f->rop != NULL)
+        ur_cancel_async(e, f->rop);
+}
+
+static void unpause(ur *e, int fd, ur_fd *f)
+{
+    if (!f->paused)
+        return;
+    f->paused = false;
+    for (size_t i = 0; i < e->npaused; i++) {
+        if (e->paused[i] == fd) {
+            e->paused[i] = e->paused[--e->npaused];
+            return;
+        }
+    }
+}
+
+/* Arm the descriptor's receive if a receiver waits and nothing holds it back. */
+static void arm(ur *e, int fd, ur_fd *f)
+{
+    if (f->reader == NULL || f->rop != NULL || f->ended || f->paused ||
+        f->reader->bk_listed)
+        return;
+    if (!pl__may_recv(e->rt, fd)) {
+        pause_fd(e, fd, f);
+        return;
+    }
+    ur_op *op = ur_op_new(e, NULL, UR_RECV, fd);
+    struct io_uring_sqe *sqe = ur_sqe(e);
+    io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    if (e->recv_cap)
+        sqe->file_index = UR_RECV_CAP;  /* newer kernels: optlen, bytes until it ends */
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = UR_BGID;
+    ur_arm(e, op, sqe);
+    f->rop = op;
+}
+
+void ur_recv_submit(ur *e, pl__task *t)
+{
+    ur_fd *f = ur_fd_get(e, t->cmd.fd);
+    PL_ASSERT(f->reader == NULL);
+    f->reader = t;
+    if (f->paused && pl__may_recv(e->rt, t->cmd.fd))
+        unpause(e, t->cmd.fd, f);       /* the queue drained while nobody received */
+    if (f->stash_len > 0 || f->ended)
+        ur_imm_push(e, t);              /* what came before it: at the next poll */
+    else
+        arm(e, t->cmd.fd, f);
+}
+
+/* The task gets nothing more; the receive stays armed for the next one. */
+void ur_recv_cancel(ur *e, pl__task *t)
+{
+    ur_timer_remove(e, t);
+    int fd = t->cmd.fd;
+    if (fd >= 0 && fd < e->nfds && e->fds[fd].reader == t)
+        e->fds[fd].reader = NULL;
+}
+
+/* A final answer: the backend lets go of the receiver before delivering. */
+static void deliver_end(ur *e, ur_fd *f)
+{
+    pl__task *t = f->reader;
+    f->reader = NULL;
+    ur_timer_remove(e, t);
+    pl_answer a = { .kind = PL_ANS_DATA, .err = f->end_err, .data = e->rbuf, .len = 0 };
+    ur_deliver(e, t, &a);
+}
+
+static void deliver_data(ur *e, int fd, ur_fd *f, const uint8_t *data, size_t len)
+{
+    pl_answer a = { .kind = PL_ANS_DATA, .data = data, .len = len };
+    ur_deliver(e, f->reader, &a);
+    f = ur_fd_get(e, fd);
+    if (f->reader != NULL && !pl__may_recv(e->rt, fd))
+        pause_fd(e, fd, f);
+}
+
+/* A receiver that came after bytes or the end: give them, then arm. */
+void ur_recv_flush(ur *e, pl__task *t)
+{
+    int fd = t->cmd.fd;
+    ur_fd *f = ur_fd_get(e, fd);
+    if (f->reader != t)
+        return;
+    if (f->stash_len > 0) {
+        uint8_t *s = f->stash;          /* taken first: the next receiver must not see it */
+        size_t n = f->stash_len;
+        f->stash = NULL;
+        f->stash_len = f->stash_cap = 0;
+        deliver_data(e, fd, f, s, n);
+        free(s);
+        f = ur_fd_get(e, fd);
+    }
+    if (f->reader == t && f->ended)
+        deliver_end(e, f);
+    else if (f->reader == t)
+        arm(e, fd, f);
+}
+
+static void stash(ur_fd *f, const uint8_t *data, size_t len)
+{
+    if (f->stash_len + len > f->stash_cap) {
+        size_t cap = f->stash_cap ? f->stash_cap : 4096;
+        while (cap < f->stash_len + len)
+            cap *= 2;
+        f->stash = realloc(f->stash, cap);
+        PL_ASSERT(f->stash != NULL);
+        f->stash_cap = (uint32_t)cap;
+    }
+    memcpy(f->stash + f->stash_len, data, len);
+    f->stash_len += (uint32_t)len;
+}
+
+static void on_data(ur *e, int fd, ur_fd *f, const uint8_t *data, size_t len)
+{
+    if (f->reader != NULL && f->stash_len == 0 && !f->reader->bk_listed) {
+        deliver_data(e, fd, f, data, len);
+        return;
+    }
+    stash(f, data, len);                /* behind older bytes, or nobody to take it */
+    if (f->reader == NULL && f->rop != NULL)
+        ur_cancel_async(e, f->rop);
+}
+
+static void on_end(ur *e, ur_fd *f, int err)
+{
+    f->ended = true;
+    f->end_err = err;
+    if (f->reader != NULL && f->stash_len == 0 && !f->reader->bk_listed)
+        deliver_end(e, f);
+}
+
+void ur_recv_cqe(ur *e, ur_op *op, int res, unsigned flags)
+{
+    bool last = !(flags & IORING_CQE_F_MORE);
+    const uint8_t *buf = NULL;
+    unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+    if (flags & IORING_CQE_F_BUFFER)
+        buf = e->bufs + (size_t)bid * UR_BUFSZ;
+    int fd = op->fd;
+    if (!op->orphan) {
+        ur_fd *f = ur_fd_get(e, fd);
+        if (last && f->rop == op)
+            f->rop = NULL;
+        if (res > 0 && buf != NULL)
+            on_data(e, fd, f, buf, (size_t)res);
+        else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED))
+            on_end(e, f, res);          /* ENOBUFS: the ring ran dry; re-armed below */
+    }
+    if (flags & IORING_CQE_F_BUFFER)
+        ur_buf_recycle(e, bid);
+    if (last) {
+        bool orphan = op->orphan;
+        ur_op_free(e, op);
+        if (!orphan)
+            arm(e, fd, ur_fd_get(e, fd));
+    }
+}
+
+/* The receiver's deadline passed: it ends with -ETIMEDOUT. */
+void ur_recv_timeout(ur *e, pl__task *t)
+{
+    int fd = t->cmd.fd;
+    ur_fd *f = ur_fd_get(e, fd);
+    if (f->reader == t)
+        f->reader = NULL;
+    ur_imm_remove(e, t);
+    pl_answer a = { .kind = PL_ANS_DATA, .err = -ETIMEDOUT, .data = e->rbuf };
+    ur_deliver(e, t, &a);
+}
+
+/* After a kick: descriptors that may receive again are re-armed. */
+void ur_recv_resume(ur *e)
+{
+    for (size_t i = 0; i < e->npaused;) {
+        int fd = e->paused[i];
+        ur_fd *f = ur_fd_get(e, fd);
+        if (f->reader != NULL && !pl__may_recv(e->rt, fd)) {
+            i++;
+            continue;
+        }
+        f->paused = false;
+        e->paused[i] = e->paused[--e->npaused];
+        arm(e, fd, f);
+    }
+}
+
+/* fd is being closed (or was just opened: nothing of an old descriptor with
+ * its number may remain): what its receive still brings belongs to nobody,
+ * and the receive must end for the socket to be released. */
+void ur_recv_close(ur *e, int fd)
+{
+    ur_fd *f = ur_fd_get(e, fd);
+    if (f->rop != NULL) {
+        f->rop->orphan = true;
+        ur_cancel_async(e, f->rop);
+    }
+    unpause(e, fd, f);
+    free(f->stash);
+    *f = (ur_fd){ 0 };
+}

@@ -1,0 +1,184 @@
+/* uring_setup.c — setting up a ring, its buffer ring for receives, and the
+ * check that tells the runtime whether io_uring can be used at all.
+ *
+ * The check is what `--backend auto` rests on: io_uring may be missing (an
+ * old kernel), disabled (the io_uring_disabled sysctl) or blocked (seccomp
+ * in many containers), and each gives a different error at setup; a kernel
+ * may also lack an operation or a feature this backend relies on. Any of
+ * these makes the runtime fall back to epoll, saying why in one line.
+ */
+#include "backend/uring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { UR_ENTRIES = 1024, UR_CQ_ENTRIES = 8192 };
+
+/* The fastest setup the kernel takes: completions processed only when the
+ * loop asks (DEFER_TASKRUN, 6.1), else cooperatively (5.19), else plain. */
+static int ring_setup(struct io_uring *ring)
+{
+    static const unsigned tries[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+        IORING_SETUP_COOP_TASKRUN,
+        0,
+    };
+    int err = -EINVAL;
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        struct io_uring_params p = { .flags = tries[i] | IORING_SETUP_CQSIZE |
+                                              IORING_SETUP_SUBMIT_ALL,
+                                     .cq_entries = UR_CQ_ENTRIES };
+        err = io_uring_queue_init_params(UR_ENTRIES, ring, &p);
+        if (err == 0)
+            return 0;
+        if (err != -EINVAL)
+            break;                      /* refused, not a flag it lacks */
+    }
+    return err;
+}
+
+static int bufs_init(ur *e)
+{
+    e->br_bytes = UR_NBUFS * sizeof(struct io_uring_buf);
+    void *mem = mmap(NULL, e->br_bytes + (size_t)UR_NBUFS * UR_BUFSZ, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return -errno;
+    e->br = mem;
+    e->bufs = (uint8_t *)mem + e->br_bytes;
+    struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)e->br,
+                                    .ring_entries = UR_NBUFS, .bgid = UR_BGID };
+    int err = io_uring_register_buf_ring(&e->ring, &reg, 0);
+    if (err != 0) {
+        munmap(mem, e->br_bytes + (size_t)UR_NBUFS * UR_BUFSZ);
+        e->br = NULL;
+        return err;
+    }
+    io_uring_buf_ring_init(e->br);
+    for (unsigned i = 0; i < UR_NBUFS; i++)
+        io_uring_buf_ring_add(e->br, e->bufs + (size_t)i * UR_BUFSZ, UR_BUFSZ, (unsigned short)i,
+                              io_uring_buf_ring_mask(UR_NBUFS), (int)i);
+    io_uring_buf_ring_advance(e->br, UR_NBUFS);
+    return 0;
+}
+
+/* A receive is done with buffer bid: give it back to the kernel. */
+void ur_buf_recycle(ur *e, unsigned bid)
+{
+    PL_ASSERT(bid < UR_NBUFS);
+    io_uring_buf_ring_add(e->br, e->bufs + (size_t)bid * UR_BUFSZ, UR_BUFSZ,
+                          (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUFS), 0);
+    io_uring_buf_ring_advance(e->br, 1);
+}
+
+/* Does the kernel end a multishot receive after a byte cap (sqe->optlen,
+ * where liburing 2.3 has file_index)? Older kernels refuse the field with
+ * EINVAL. One byte through a socket pair with a cap of one byte tells. */
+static bool probe_recv_cap(ur *e)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return false;
+    bool ok = false;
+    if (write(sv[1], "x", 1) == 1) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+        io_uring_prep_recv_multishot(sqe, sv[0], NULL, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = UR_BGID;
+        sqe->file_index = 1;
+        io_uring_sqe_set_data64(sqe, 1);
+        struct io_uring_cqe *cqe;
+        if (io_uring_submit_and_wait(&e->ring, 1) >= 0 && io_uring_peek_cqe(&e->ring, &cqe) == 0) {
+            ok = cqe->res == 1 && !(cqe->flags & IORING_CQE_F_MORE);
+            if (cqe->flags & IORING_CQE_F_BUFFER)
+                ur_buf_recycle(e, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+            io_uring_cqe_seen(&e->ring, cqe);
+        }
+    }
+    close(sv[0]);                       /* a receive still armed ends with its socket */
+    close(sv[1]);
+    return ok;
+}
+
+int ur_ring_init(ur *e, char *why, size_t why_len)
+{
+    int err = ring_setup(&e->ring);
+    if (err != 0) {
+        snprintf(why, why_len, "io_uring_setup: %s", strerror(-err));
+        return err;
+    }
+    io_uring_register_ring_fd(&e->ring);    /* optional: saves a lookup per enter */
+    err = bufs_init(e);
+    if (err != 0) {
+        snprintf(why, why_len, "no provided buffer rings: %s", strerror(-err));
+        io_uring_queue_exit(&e->ring);
+        return err;
+    }
+    e->recv_cap = probe_recv_cap(e);
+    return 0;
+}
+
+void ur_ring_deinit(ur *e)
+{
+    io_uring_queue_exit(&e->ring);
+    if (e->br != NULL)
+        munmap(e->br, e->br_bytes + (size_t)UR_NBUFS * UR_BUFSZ);
+}
+
+/* ---- can io_uring be used here? ---------------------------------------- */
+
+static const struct { int op; const char *name; } NEEDED[] = {
+    { IORING_OP_RECV, "recv" }, { IORING_OP_SEND, "send" },
+    { IORING_OP_ACCEPT, "accept" }, { IORING_OP_CONNECT, "connect" },
+    { IORING_OP_POLL_ADD, "poll" }, { IORING_OP_ASYNC_CANCEL, "cancel" },
+};
+
+/* Multishot receive, buffer rings and synchronous cancel came together
+ * (Linux 6.0): a ring that takes a sync cancel has them all. */
+static int probe(char *why, size_t n)
+{
+    ur e = { 0 };
+    int err = ur_ring_init(&e, why, n);
+    if (err != 0)
+        return err;
+    struct io_uring_probe *p = io_uring_get_probe_ring(&e.ring);
+    for (size_t i = 0; err == 0 && i < sizeof NEEDED / sizeof NEEDED[0]; i++) {
+        if (p == NULL || !io_uring_opcode_supported(p, NEEDED[i].op)) {
+            snprintf(why, n, "the kernel has no io_uring %s", NEEDED[i].name);
+            err = -ENOSYS;
+        }
+    }
+    io_uring_free_probe(p);
+    struct io_uring_sync_cancel_reg reg = { .addr = 1, .fd = -1,
+                                            .timeout = { .tv_sec = -1, .tv_nsec = -1 } };
+    int r = err ? -ENOENT : io_uring_register_sync_cancel(&e.ring, &reg);
+    if (r != -ENOENT) {
+        snprintf(why, n, "the kernel has no synchronous io_uring cancel (Linux 6.0)");
+        err = -ENOSYS;
+    }
+    ur_ring_deinit(&e);
+    return err;
+}
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static char probe_why[160];
+static bool probe_ok;
+
+static void probe_run(void)
+{
+    probe_ok = probe(probe_why, sizeof probe_why) == 0;
+}
+
+bool pl__uring_usable(char *why, size_t why_len)
+{
+    pthread_once(&probe_once, probe_run);
+    if (!probe_ok && why != NULL)
+        snprintf(why, why_len, "%s", probe_why);
+    return probe_ok;
+}

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# test_hotpath.sh — what the static server's hot path costs, counted, not timed.
+#
+#   tests/blackbox/test_hotpath.sh BUILD_DIR        (e.g. build)
+#
+# A keep-alive request for a small cached file must cost one receive, one send and no
+# allocation; an idle keep-alive connection at most 512 bytes. Builds two helpers into
+# BUILD_DIR/tests when missing or older than their sources:
+#   keepalive_client   one connection, one request at a time (so counts are exact)
+#   malloc_count.so    an LD_PRELOAD counter of malloc/calloc/realloc, read on SIGUSR1
+# Then, for each live backend (epoll; io_uring where the kernel allows it), against
+# `pluto serve SITE -w 1` on 127.0.0.1 (port 0), after 300 requests of warm-up on the
+# same connection:
+#   (a) 2,000 more requests allocate nothing: at most 20 allocations in all (the
+#       once-a-second clock may allocate while they run);
+#   (b) under `strace -c`, 2,000 requests make, on epoll, 2,000 receives, 2,000 sends
+#       and 2,000 epoll_waits; on io_uring at most 4,000 system calls in all (1% slack:
+#       the clock's ticks, what strace's attaching overlaps);
+#   (c) 10,000 idle keep-alive connections grow the server's RSS by at most 512
+#       bytes each (skipped when `ulimit -n` is too low);
+#   (d) a 64 KiB file, kept open by the server: 500 requests make no open, stat or
+#       close, and on epoll one receive, two sends (head, sendfile), one epoll_wait
+#       each; the file changed on disk is served new within 3 s, and once deleted it
+#       is a 404 and the server no longer holds it open.
+# (a) and (c) are skipped for sanitizer builds (their allocator cannot be interposed,
+# their redzones are not the server's memory), (b) when strace is missing or cannot
+# attach. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
+# exits 1 when any check failed. Every step is bounded by `timeout`; servers are
+# stopped on exit. About 15 s.
+set -u
+
+BUILD=${1:-build}
+PLUTO=$BUILD/pluto
+HERE=$(cd "$(dirname "$0")" && pwd)
+CLIENT=$BUILD/tests/keepalive_client
+COUNTER=$BUILD/tests/malloc_count.so
+N=2000
+IDLE=10000
+
+passed=0 failed=0
+ok()     { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+skip()   { echo "ok - $* # skip"; passed=$((passed + 1)); }
+check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-hotpath.XXXXXX")
+SRV_PID="" CLIENT_PID=""
+cleanup() {      # the server, the client, strace: whatever of ours still runs
+    local pids
+    pids="$SRV_PID $CLIENT_PID $(jobs -pr)"
+    if [ -n "${pids// /}" ]; then
+        kill -TERM $pids 2>/dev/null
+        sleep 0.2
+        kill -KILL $pids 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ ! -x "$PLUTO" ]; then
+    not_ok "pluto binary exists at $PLUTO (run make)"
+    finish
+fi
+mkdir -p "$BUILD/tests"
+if [ ! -x "$CLIENT" ] || [ "$HERE/keepalive_client.c" -nt "$CLIENT" ]; then
+    cc -O2 -Wall -Wextra -o "$CLIENT" "$HERE/keepalive_client.c" ||
+        { not_ok "keepalive_client.c compiles"; finish; }
+fi
+if [ ! -e "$COUNTER" ] || [ "$HERE/malloc_count.c" -nt "$COUNTER" ]; then
+    cc -O2 -Wall -Wextra -shared -fPIC -o "$COUNTER" "$HERE/malloc_count.c" ||
+        { not_ok "malloc_count.c compiles"; finish; }
+fi
+
+# A sanitizer build brings its own allocator: LD_PRELOAD cannot count it.
+SANITIZED=0
+nm "$PLUTO" 2>/dev/null | grep -q '__asan_init\|__ubsan_handle' && SANITIZED=1
+
+SITE=$TMP/site
+mkdir -p "$SITE"
+head -c 849 /dev/zero | tr '\0' 'x' >"$SITE/small.html"
+head -c 65536 /dev/zero | tr '\0' 'y' >"$SITE/big.bin"
+
+# start_server BACKEND: counting allocations unless sanitized; sets SRV_PID and PORT
+# (empty when the server did not start: its stderr is in TMP/server.err).
+start_server() {
+    local preload=""
+    [ "$SANITIZED" = 0 ] && preload=$COUNTER
+    rm -f "$TMP/mallocs"
+    PLUTO_BACKEND=$1 MALLOC_COUNT_FILE=$TMP/mallocs LD_PRELOAD=$preload \
+        "$PLUTO" serve "$SITE" -b 127.0.0.1 -p 0 -w 1 >"$TMP/server.out" 2>"$TMP/server.err" &
+    SRV_PID=$!
+    PORT=""
+    for _ in $(seq 50); do
+        PORT=$(sed -n 's|^serving http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$TMP/server.out")
+        [ -n "$PORT" ] && break
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
+stop_server() {  # stop_server NAME: SIGTERM, exit 0 within 5 s
+    kill -TERM "$SRV_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SRV_PID" 2>/dev/null; then
+        not_ok "$1: server stops on SIGTERM within 5 s"
+        kill -KILL "$SRV_PID"
+    else
+        wait "$SRV_PID"
+        check "$1: server stops on SIGTERM with exit 0 (got $?)" [ $? -eq 0 ]
+    fi
+    SRV_PID=""
+}
+
+ask() {      # ask LINE: send LINE to the client, REPLY gets its answer (10 s at most)
+    REPLY=""
+    echo "$1" >&"${CLI[1]}" && read -r -t 10 REPLY <&"${CLI[0]}"
+}
+
+lines() { cat "$1" 2>/dev/null | wc -l; }
+mallocs() {  # the allocations the server reports on SIGUSR1 (its last line)
+    local before
+    before=$(lines "$TMP/mallocs")
+    kill -USR1 "$SRV_PID"
+    for _ in $(seq 50); do
+        [ "$(lines "$TMP/mallocs")" -gt "$before" ] && break
+        sleep 0.05
+    done
+    tail -n 1 "$TMP/mallocs" 2>/dev/null | awk '{ print $2 }'
+}
+
+calls() {    # calls FILE NAME...: calls of those system calls in strace -c output
+    local f=$1; shift
+    awk -v names=" $* " '$1 ~ /^[0-9.]+$/ && index(names, " " $NF " ") { n += $4 }
+                         END { print n + 0 }' "$f"
+}
+
+within() {   # within WHAT COUNT LOW HIGH [REQUESTS]
+    local n=${5:-$N}
+    if [ "$2" -ge "$3" ] && [ "$2" -le "$4" ]; then ok "$1: $2 for $n requests"
+    else not_ok "$1: $2 for $n requests (want $3..$4)"; fi
+}
+
+check_allocations() {   # (a)
+    local b=$1 m0 m1
+    if [ "$SANITIZED" = 1 ]; then
+        skip "$b (a): allocations per request (a sanitizer's allocator cannot be counted)"
+        return
+    fi
+    m0=$(mallocs)
+    ask "$N"
+    m1=$(mallocs)
+    if [ "$REPLY" != "done $N $N" ] || [ -z "$m0" ] || [ -z "$m1" ]; then
+        not_ok "$b (a): $N requests counted (reply '$REPLY', mallocs '$m0' -> '$m1')"
+    else
+        check "$b (a): $N cached keep-alive requests allocate $((m1 - m0)) times (at most 20)" \
+            [ $((m1 - m0)) -le 20 ]
+    fi
+}
+
+# strace_requests B N: run N requests under `strace -c` into TMP/strace; false (after
+# a skip) when strace cannot count.
+strace_requests() {
+    local b=$1 n=$2 st_pid
+    if ! command -v strace >/dev/null; then
+        skip "$b: system calls per request (strace is not installed)"
+        return 1
+    fi
+    timeout 60 strace -c -f -p "$SRV_PID" -o "$TMP/strace" 2>"$TMP/strace.err" &
+    st_pid=$!
+    for _ in $(seq 50); do
+        grep -q 'attached' "$TMP/strace.err" 2>/dev/null && break
+        sleep 0.05
+    done
+    if ! grep -q 'attached' "$TMP/strace.err"; then
+        kill "$st_pid" 2>/dev/null; wait "$st_pid" 2>/dev/null
+        skip "$b: system calls per request (strace cannot attach)"
+        return 1
+    fi
+    ask "$n"
+    kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null
+    sed 's/^/#   /' "$TMP/strace"
+    if [ "$REPLY" != "done $n $n" ]; then
+        not_ok "$b: $n requests under strace (reply '$REPLY')"
+        return 1
+    fi
+}
+
+check_syscalls() {      # (b)
+    local b=$1 slack=$((N / 100))
+    strace_requests "$b" "$N" || return
+    if [ "$b" = epoll ]; then
+        within "$b (b): one receive per request" \
+            "$(calls "$TMP/strace" recvfrom recvmsg recvmmsg read readv)" "$N" $((N + slack))
+        within "$b (b): one send per request" \
+            "$(calls "$TMP/strace" sendto sendmsg sendmmsg write writev sendfile)" \
+            "$N" $((N + slack))
+        within "$b (b): one epoll_wait per request" \
+            "$(calls "$TMP/strace" epoll_wait epoll_pwait)" 0 $((N + slack))
+    else
+        within "$b (b): at most two system calls per request" \
+            "$(awk '$NF == "total" { print $4 }' "$TMP/strace")" 0 $((2 * N + slack))
+    fi
+}
+
+check_idle() {          # (c)
+    local b=$1 before after per
+    if [ "$SANITIZED" = 1 ]; then
+        skip "$b (c): RSS per idle connection (a sanitizer's redzones are not ours)"
+        return
+    fi
+    if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE + 100)) ]; then
+        skip "$b (c): RSS per idle connection (ulimit -n is below $((IDLE + 100)))"
+        return
+    fi
+    before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SRV_PID/status")
+    ask "idle $IDLE"
+    sleep 0.5
+    after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SRV_PID/status")
+    if [ "$REPLY" != "idle $IDLE $IDLE" ]; then
+        not_ok "$b (c): $IDLE idle connections opened and answered (got '$REPLY')"
+        return
+    fi
+    per=$(( (after - before) * 1024 / IDLE ))
+    check "$b (c): $IDLE idle keep-alive connections take $per bytes of RSS each (at most 512)" \
+        [ "$per" -le 512 ]
+}
+
+held() {     # descriptors of the server open on big.bin (deleted or not)
+    local f n=0
+    for f in /proc/"$SRV_PID"/fd/*; do
+        case "$(readlink "$f" 2>/dev/null)" in */big.bin*) n=$((n + 1)) ;; esac
+    done
+    echo "$n"
+}
+
+check_open_files() {    # (d), with the client on /big.bin
+    local b=$1 n=500 slack=5 held_before held_after code
+    ask 20
+    if [ "$REPLY" != "done 20 20" ]; then
+        not_ok "$b (d): 20 requests for a 64 KiB file (got '$REPLY')"
+        return
+    fi
+    held_before=$(held)
+    if strace_requests "$b" "$n"; then
+        within "$b (d): no open, stat or close for a kept file" \
+            "$(calls "$TMP/strace" openat openat2 open newfstatat fstat statx close)" \
+            0 "$slack" "$n"
+        if [ "$b" = epoll ]; then
+            within "$b (d): one receive per request" \
+                "$(calls "$TMP/strace" recvfrom recvmsg read)" "$n" $((n + slack)) "$n"
+            within "$b (d): two sends per request, the head and the file" \
+                "$(calls "$TMP/strace" sendto sendmsg write writev sendfile)" \
+                $((2 * n)) $((2 * n + slack)) "$n"
+            within "$b (d): one epoll_wait per request" \
+                "$(calls "$TMP/strace" epoll_wait epoll_pwait)" 0 $((n + slack)) "$n"
+        fi
+    fi
+    head -c 40000 /dev/zero | tr '\0' 'z' >"$TMP/big.new"
+    mv "$TMP/big.new" "$SITE/big.bin"
+    sleep 2.2
+    code=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$PORT/big.bin")
+    check "$b (d): the file changed on disk is served new within 3 s (got $code)" \
+        [ "$code" = "200 40000" ]
+    rm -f "$SITE/big.bin"
+    sleep 2.2
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/big.bin")
+    for _ in $(seq 70); do       # requests pass by the cache's slots: expired ones go
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/nothing-$RANDOM"
+    done
+    held_after=$(held)
+    check "$b (d): the file is held open between requests ($held_before descriptors)" \
+        [ "$held_before" -ge 1 ]
+    check "$b (d): deleted, it is a 404 (got $code)" [ "$code" = 404 ]
+    check "$b (d): and no longer held open ($held_after descriptors)" [ "$held_after" -eq 0 ]
+    head -c 65536 /dev/zero | tr '\0' 'y' >"$SITE/big.bin"
+}
+
+for backend in epoll uring; do
+    start_server "$backend"
+    if [ -z "$PORT" ]; then
+        if [ "$backend" = uring ] && grep -q 'io_uring' "$TMP/server.err"; then
+            skip "uring: $(head -n 1 "$TMP/server.err")"
+        else
+            not_ok "$backend: server starts (stderr: $(head -c 300 "$TMP/server.err"))"
+        fi
+        wait "$SRV_PID" 2>/dev/null
+        SRV_PID=""
+        continue
+    fi
+    # The client runs as a coprocess: a line in, a line out, one connection throughout.
+    coproc CLI { timeout 60 "$CLIENT" 127.0.0.1 "$PORT" /small.html 2>&1; }
+    CLIENT_PID=$CLI_PID
+    ask 300
+    if [ "$REPLY" = "done 300 300" ]; then
+        ok "$backend: warm-up, 300 keep-alive requests answered 200 on one connection"
+        check_allocations "$backend"
+        check_syscalls "$backend"
+        check_idle "$backend"
+    else
+        not_ok "$backend: warm-up, 300 keep-alive requests answered 200 (got '$REPLY')"
+    fi
+    exec {CLI[1]}>&-
+    wait "$CLIENT_PID" 2>/dev/null
+    coproc CLI { timeout 60 "$CLIENT" 127.0.0.1 "$PORT" /big.bin 2>&1; }
+    CLIENT_PID=$CLI_PID
+    check_open_files "$backend"
+    exec {CLI[1]}>&-
+    wait "$CLIENT_PID" 2>/dev/null
+    CLIENT_PID=""
+    stop_server "$backend"
+done
+finish

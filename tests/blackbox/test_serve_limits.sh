@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# test_serve_limits.sh — the live static server out of descriptors, and under many
+# idle connections.
+#
+#   tests/blackbox/test_serve_limits.sh BUILD_DIR        (e.g. build)
+#
+# Builds bench/idle_conns.c (COUNT keep-alive connections, one GET each, then
+# held idle) into BUILD_DIR/tests/idle_conns when missing or older, then checks:
+#   (a) under `ulimit -n 64`, started with 20 descriptors already open (so its
+#       budget, the limit less a reserve, overestimates and accept() does fail
+#       with EMFILE), 200 connections, far more than descriptors allow: the
+#       server fills its descriptor table, and while it is out of descriptors it
+#       does not spin — its CPU time over 3 s (utime + stime from
+#       /proc/PID/stat) stays under 30% of the interval; once those
+#       connections close, new requests are served again;
+#   (b) 10,000 idle keep-alive connections held (the script raises ulimit -n),
+#       while another client's requests keep succeeding; when they close, the
+#       server closes every one of them (its descriptor count comes back down),
+#       still serves, and exits 0 on SIGTERM.
+# Loopback only; every step bounded by `timeout`; the servers are stopped by the
+# script. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
+# exits 1 when any check failed. About 30 s.
+set -u
+
+BUILD=${1:-build}
+PLUTO=$BUILD/pluto
+IDLE=$BUILD/tests/idle_conns
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+passed=0 failed=0
+ok()     { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-limits.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if [ ! -x "$PLUTO" ]; then
+    not_ok "pluto binary exists at $PLUTO (run make)"
+    finish
+fi
+mkdir -p "$(dirname "$IDLE")"
+if [ ! -x "$IDLE" ] || [ "$HERE/../../bench/idle_conns.c" -nt "$IDLE" ]; then
+    cc -O2 -Wall -o "$IDLE" "$HERE/../../bench/idle_conns.c" ||
+        { not_ok "build idle_conns"; finish; }
+fi
+
+mkdir -p "$TMP/site"
+head -c 849 /dev/zero | tr '\0' 'x' >"$TMP/site/small.html"
+echo '<!doctype html><title>limits</title><p>ok' >"$TMP/site/index.html"
+
+# serve LIMIT EXTRA OUT: start pluto (one worker) under `ulimit -n LIMIT`, with
+# EXTRA more descriptors open from the start (10, 11, ...); sets $server, $port.
+serve() {
+    (ulimit -n "$1" && for ((fd = 10; fd < 10 + $2; fd++)); do eval "exec $fd</dev/null"; done &&
+        exec "$PLUTO" serve "$TMP/site" -b 127.0.0.1 -p 0 -w 1) >"$3" 2>&1 &
+    server=$!
+    pids+=("$server")
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's|^serving http://127.0.0.1:\([0-9]*\)/$|\1|p' "$3")
+        [ -n "$port" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# get PATH: one request; prints the status code (000 when it failed).
+get() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port$1"; }
+
+# cpu_ticks PID: user + system time of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# nfds PID [BELOW]: descriptors a process holds (numbered below BELOW: the ones
+# the limit counts, not one inherited from above it).
+nfds() { ls "/proc/$1/fd" 2>/dev/null | awk -v n="${2:-2147483647}" '$1 < n' | wc -l; }
+
+# wait_line FILE PATTERN SECONDS: wait for a line matching PATTERN in FILE.
+wait_line() {
+    for _ in $(seq $(($3 * 10))); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stop() {    # stop PID: SIGTERM, then its exit code
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# (a) out of descriptors ----------------------------------------------------
+if ! serve 64 20 "$TMP/a.out"; then
+    not_ok "pluto starts under ulimit -n 64"; cat "$TMP/a.out"; finish
+fi
+[ "$(get /small.html)" = 200 ] && ok "under ulimit -n 64: serves" ||
+    not_ok "under ulimit -n 64: serves"
+timeout 30 "$IDLE" 127.0.0.1 "$port" 200 /small.html 4 20 >"$TMP/a.idle" 2>&1 &
+idle=$!
+pids+=("$idle")
+if wait_line "$TMP/a.idle" '^ready' 15; then
+    read -r _ held refused < <(grep '^ready' "$TMP/a.idle")
+    fds=$(nfds "$server" 64)
+    if [ "$held" -gt 0 ] && [ "$refused" -gt 0 ] && [ "$fds" -eq 64 ]; then
+        ok "200 connections: $held held, $refused not served; the server's table is full (64)"
+    else
+        not_ok "200 connections: held $held, not served $refused, server descriptors $fds"
+    fi
+    # A new client waits in the backlog meanwhile; the server must idle, not spin.
+    curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/small.html" &
+    waiter=$!
+    t0=$(cpu_ticks "$server")
+    sleep 3
+    t1=$(cpu_ticks "$server")
+    hz=$(getconf CLK_TCK)
+    pct=$(( (t1 - t0) * 100 / (3 * hz) ))
+    if [ "$pct" -lt 30 ]; then
+        ok "out of descriptors, the server does not spin: ${pct}% CPU over 3 s"
+    else
+        not_ok "out of descriptors, the server spins: ${pct}% CPU over 3 s"
+    fi
+    wait "$waiter" 2>/dev/null
+else
+    not_ok "idle_conns under ulimit -n 64: no ready line"; cat "$TMP/a.idle"
+fi
+stop "$idle"
+code=000
+for _ in $(seq 20); do
+    code=$(get /small.html)
+    [ "$code" = 200 ] && break
+    sleep 0.25
+done
+[ "$code" = 200 ] && ok "once they close, new requests are served again" \
+    || not_ok "once they close, new requests are served again (got $code)"
+stop "$server"; rc=$?
+[ "$rc" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $rc"
+
+# (b) 10,000 idle keep-alive connections -------------------------------------
+N=${IDLE_CONNS:-10000}
+if ! serve $((N + 1000)) 0 "$TMP/b.out"; then
+    not_ok "pluto starts under ulimit -n $((N + 1000))"; cat "$TMP/b.out"; finish
+fi
+base=$(nfds "$server")
+timeout 120 "$IDLE" 127.0.0.1 "$port" "$N" /small.html 60 60 >"$TMP/b.idle" 2>&1 &
+idle=$!
+pids+=("$idle")
+if wait_line "$TMP/b.idle" '^ready' 70; then
+    read -r _ held refused < <(grep '^ready' "$TMP/b.idle")
+    [ "$held" -eq "$N" ] && ok "$N idle keep-alive connections held" \
+        || not_ok "$N idle connections: $held held, $refused failed"
+    good=0
+    for i in $(seq 20); do
+        out=$(curl -s --max-time 5 "http://127.0.0.1:$port/small.html" \
+                   "http://127.0.0.1:$port/" -o /dev/null -o /dev/null -w '%{http_code} ')
+        [ "$out" = "200 200 " ] && good=$((good + 1))
+        sleep 0.1
+    done
+    [ "$good" -eq 20 ] && ok "meanwhile another client's requests succeed (20 of 20 rounds)" \
+        || not_ok "meanwhile another client's requests: $good of 20 rounds succeeded"
+    fds=$(nfds "$server")
+    [ "$fds" -ge $((base + N)) ] && ok "the server holds all of them ($fds descriptors)" \
+        || not_ok "the server holds $fds descriptors, wanted at least $((base + N))"
+else
+    not_ok "idle_conns $N: no ready line"; tail -3 "$TMP/b.idle"
+fi
+stop "$idle"
+left=
+for _ in $(seq 100); do
+    left=$(nfds "$server")
+    [ "$left" -le $((base + 2)) ] && break
+    sleep 0.1
+done
+if [ "$left" -le $((base + 2)) ]; then
+    ok "when they close, the server closes every one ($left descriptors)"
+else
+    not_ok "the server still holds $left descriptors (started with $base)"
+fi
+[ "$(get /small.html)" = 200 ] && ok "and still serves" || not_ok "and still serves"
+stop "$server"; rc=$?
+[ "$rc" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $rc"
+finish
