@@ -97,6 +97,7 @@ typedef struct serve_conn {
     int fd;
     size_t scanned;             /* pl_http_head_end resume point */
     uint32_t served;            /* requests answered on this connection */
+    bool keep10;                /* this request: HTTP/1.0 with Connection: keep-alive */
 } serve_conn;
 
 enum { SERVE_STR = 256 };       /* longest conditional/range header kept */

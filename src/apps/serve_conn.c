@@ -54,7 +54,7 @@ void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool c
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     pl_http_simple s = { .status = status, .date = serve_date(cx, &c->refs), .head = head,
                          .close = close, .location = location, .allow = allow,
-                         .extra = cfg->extra };
+                         .keep_alive_10 = c->keep10, .extra = cfg->extra };
     size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
     if (n == 0)
         return;
@@ -263,6 +263,7 @@ static pl_verdict read_heads(pl_ctx *cx, serve_conn *c, const pl_answer *a,
             close_conn(cx, c);
             return PL_DONE;
         }
+        c->keep10 = q.keep_alive && q.minor == 0;
         next_step step = handle(cx, c, &q, out);
         if (step != NEXT_REQUEST)
             return PL_DONE;

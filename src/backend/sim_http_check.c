@@ -180,15 +180,9 @@ static bool check_status(sim_world *w, sim_hclient *c, const sim_hreq *q,
     return r->status == q->want;
 }
 
-static bool from_file(int status)
-{
-    return status == 200 || status == 206 || status == 304 || status == 416;
-}
-
 /* Connection: close exactly when asked (or after an error that closes); an
- * HTTP/1.0 keep-alive request answered from a file gets Connection:
- * keep-alive. (The server's short responses, 301, 404, 405, 500, 503, do not
- * say it yet.) */
+ * HTTP/1.0 keep-alive request that is kept alive is told so (Connection:
+ * keep-alive), whatever its status. */
 static void check_connection(sim_world *w, sim_hclient *c, const sim_hreq *q,
                              const sim_hresp *r)
 {
@@ -199,7 +193,7 @@ static void check_connection(sim_world *w, sim_hclient *c, const sim_hreq *q,
     else if (!asked && r->close && !closes)
         sim_http_violation(w, c, "a %d with Connection: close on a keep-alive request",
                            r->status);
-    else if (q->ka10 && from_file(r->status) && !r->close && !r->keep_alive)
+    else if (q->ka10 && !r->close && !r->keep_alive)
         sim_http_violation(w, c, "HTTP/1.0 keep-alive, a %d without Connection: keep-alive",
                            r->status);
 }

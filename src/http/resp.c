@@ -124,6 +124,7 @@ size_t pl_http_resp_simple(char *buf, size_t cap, const pl_http_simple *s)
                        .content_length = status == 304 ? 0 : (uint64_t)n,
                        .content_type = status == 304 ? NULL : "text/html; charset=utf-8",
                        .location = s->location, .allow = s->allow, .close = s->close,
+                       .keep_alive_10 = s->keep_alive_10 && !s->close,
                        .extra = s->extra };
     size_t len = pl_http_resp_head(buf, cap, &r);
     if (len == 0 || head || status == 304)

@@ -39,6 +39,7 @@ typedef struct pl_http_simple {
     int status;
     const char *date, *location, *allow, *extra;
     bool head, close;
+    bool keep_alive_10;         /* an HTTP/1.0 client kept alive: say so */
 } pl_http_simple;
 
 /* Returns the response's length, or 0 if it does not fit in cap. */

@@ -379,6 +379,10 @@ check "100 pipelined requests in one write: 100 answers in order ($n200 x notes.
 printf 'GET /notes.txt HTTP/1.0\r\n\r\n' | rawq http10 "$P" --timeout 3
 check "HTTP/1.0 without keep-alive: 200, then the server closes ($(tail -n 1 "$R/http10.err"))" \
     eval '[ "$(status_of "$R/http10.out")" = 200 ] && closed http10'
+printf 'GET /missing HTTP/1.0\r\nConnection: keep-alive\r\n\r\n' | rawq http10ka "$P" --timeout 1.5
+check "HTTP/1.0 keep-alive: a 404 says Connection: keep-alive and the connection stays open" \
+    eval '[ "$(status_of "$R/http10ka.out")" = 404 ] &&
+        grep -qi "^Connection: keep-alive" "$R/http10ka.out" && grep -q ^TIMEOUT "$R/http10ka.err"'
 printf 'GET /notes.txt HTTP/1.1\r\nHost: x\r\n\r\n' | rawq http11 "$P" --timeout 1.5
 check "HTTP/1.1: the connection stays open after the response ($(tail -n 1 "$R/http11.err"))" \
     eval '[ "$(status_of "$R/http11.out")" = 200 ] && grep -q ^TIMEOUT "$R/http11.err"'
