@@ -95,8 +95,8 @@ typedef struct ur {
 
 /* The buffer ring: UR_NBUFS buffers of UR_BUFSZ bytes, group UR_BGID. */
 enum { UR_NBUFS = 256, UR_BUFSZ = 16 * 1024, UR_BGID = 7, UR_RBUF = 64 * 1024 };
-enum { UR_RECV_CAP = 64 * 1024 };
-enum { UR_OPS_CHUNK = 256 };           /* ops allocated together */       /* bytes a multishot receive takes, then re-arms */
+enum { UR_RECV_CAP = 64 * 1024 };      /* bytes a multishot receive takes, then re-arms */
+enum { UR_OPS_CHUNK = 256 };            /* ops allocated together */
 
 /* Task scratch fields used by this backend. */
 #define UR_DEADLINE(t) ((t)->bk[0])     /* heap: ms, monotonic */

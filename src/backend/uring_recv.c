@@ -15,9 +15,10 @@
  * flight are still delivered. Left alone, a multishot receive takes from a
  * busy socket as many buffers as the ring has before the loop sees any (200
  * clients pushing without reading: 144 MB of RSS where epoll holds 59 MB).
- * Where the kernel takes a byte cap (sqe->optlen, Linux 6.17), a receive
- * ends after UR_RECV_CAP bytes and is re-armed only if flow control allows,
- * so at most that much passes the mark; elsewhere the ring bounds it.
+ * Where the kernel takes a byte cap (sqe->optlen; recent kernels, probed at
+ * setup), a receive ends after UR_RECV_CAP bytes and is re-armed only if
+ * flow control allows, so at most that much passes the mark; elsewhere the
+ * ring bounds it.
  */
 #include "backend/uring.h"
 
