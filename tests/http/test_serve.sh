@@ -109,6 +109,7 @@ UTF8_URL='hello%20w%C3%B6rld%20%C3%BC.txt'
 printf 'spaces and utf-8\n' >"$UTF8_NAME"
 : >empty.txt
 truncate -s 32M huge.bin                        # sparse: cheap on disk
+truncate -s 5G over4g.bin                       # sparse, past 32-bit offsets
 mkfifo fifo                                     # neither file nor directory
 ln -s loop loop                                 # a symlink loop
 mkdir .git && printf '[core]\n' >.git/config
@@ -386,6 +387,18 @@ check "HTTP/1.0 keep-alive: a 404 says Connection: keep-alive and the connection
 printf 'GET /notes.txt HTTP/1.1\r\nHost: x\r\n\r\n' | rawq http11 "$P" --timeout 1.5
 check "HTTP/1.1: the connection stays open after the response ($(tail -n 1 "$R/http11.err"))" \
     eval '[ "$(status_of "$R/http11.out")" = 200 ] && grep -q ^TIMEOUT "$R/http11.err"'
+
+# ---- files over 4 GiB -----------------------------------------------------------------
+fetch g-head "$P" /over4g.bin -I
+check "a 5 GiB file: HEAD gives Content-Length 5368709120 (got $(hval "$R/g-head.h" Content-Length))" \
+    [ "$(hval "$R/g-head.h" Content-Length)" = 5368709120 ]
+fetch g-range "$P" /over4g.bin -H 'Range: bytes=4294967296-4294967305'
+check "a range past 4 GiB: 206, Content-Range bytes 4294967296-4294967305/5368709120, 10 bytes" \
+    eval '[ "$CODE" = 206 ] && [ "$(hval "$R/g-range.h" Content-Range)" = \
+        "bytes 4294967296-4294967305/5368709120" ] && [ "$(wc -c <"$R/g-range.b")" = 10 ]'
+fetch g-tail "$P" /over4g.bin -H 'Range: bytes=-3'
+check "a suffix range of a 5 GiB file: the last 3 bytes (got $CODE, $(hval "$R/g-tail.h" Content-Range))" \
+    eval '[ "$CODE" = 206 ] && [ "$(hval "$R/g-tail.h" Content-Range)" = "bytes 5368709117-5368709119/5368709120" ]'
 
 # ---- conditional requests -----------------------------------------------------------
 main_alive conditional
