@@ -12,10 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int pl__os_open_beneath(int dir, const char *path, int flags)
@@ -142,4 +144,72 @@ int pl__os_readdir(int dir, const char *path, uint64_t cookie, size_t page, pl__
         out->buf = NULL;
     }
     return err;
+}
+
+uint8_t *pl__os_file_cmd(const pl__task *t, uint8_t *rbuf, size_t rbuf_len, pl_answer *a)
+{
+    uint8_t *buf = NULL;
+    a->fd = -1;
+    switch (t->cmd.kind) {
+    case PL_CMD_OPEN:
+        a->fd = pl__os_open_beneath(t->cmd.dir, t->cmd.text, t->cmd.flags);
+        a->err = a->fd < 0 ? a->fd : pl__os_fstat(a->fd, &a->st);
+        if (a->err && a->fd >= 0)
+            close(a->fd);
+        if (a->err)
+            a->fd = -1;
+        break;
+    case PL_CMD_STAT: {
+        int fd = pl__os_open_beneath(t->cmd.dir, t->cmd.text, PL__OPEN_PATH);
+        a->err = fd < 0 ? fd : pl__os_fstat(fd, &a->st);
+        if (fd >= 0)
+            close(fd);
+        break;
+    }
+    case PL_CMD_READ: {
+        size_t want = t->cmd.count < rbuf_len ? (size_t)t->cmd.count : rbuf_len;
+        ssize_t n = pread(t->cmd.fd, rbuf, want, (off_t)t->cmd.offset);
+        a->err = n < 0 ? -errno : 0;
+        a->data = rbuf;
+        a->len = n < 0 ? 0 : (size_t)n;
+        break;
+    }
+    case PL_CMD_READDIR: {
+        pl__dirpage pg;
+        a->err = pl__os_readdir(t->cmd.dir, t->cmd.text, t->cmd.offset,
+                                t->cmd.count ? t->cmd.count : PL_DIR_PAGE, &pg);
+        if (a->err == 0) {
+            buf = pg.buf;
+            a->data = buf;
+            a->len = pg.len;
+            a->n = pg.count;
+            a->next = pg.next;
+        }
+        break;
+    }
+    default:
+        PL_ASSERT(!"not a file command");
+    }
+    return buf;
+}
+
+void pl__os_log(const pl__task *t)
+{
+    const char *text = t->cmd.text ? t->cmd.text : "";
+    if (t->cmd.flags & PL_LOG_ERR) {
+        fflush(stdout);                 /* what came before stays before */
+        fprintf(stderr, "%.*s\n", (int)t->cmd.len, text);
+    } else {
+        fwrite(text, 1, t->cmd.len, stdout);
+        fputc('\n', stdout);
+    }
+}
+
+void pl__os_time(pl_answer *a)
+{
+    struct timespec w, m;
+    clock_gettime(CLOCK_REALTIME, &w);
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    a->wall_ns = (int64_t)w.tv_sec * 1000000000 + w.tv_nsec;
+    a->mono_ns = (int64_t)m.tv_sec * 1000000000 + m.tv_nsec;
 }

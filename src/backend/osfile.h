@@ -2,7 +2,7 @@
 #ifndef PLUTO_BACKEND_OSFILE_H
 #define PLUTO_BACKEND_OSFILE_H
 
-#include "pluto/pluto.h"
+#include "runtime/internal.h"
 
 #include <sys/socket.h>
 
@@ -24,6 +24,15 @@ typedef struct pl__dirpage {
     uint64_t count, next;
 } pl__dirpage;
 int pl__os_readdir(int dir, const char *path, uint64_t cookie, size_t page, pl__dirpage *out);
+
+/* What every live backend performs at once, the same way:
+ *   pl__os_file_cmd   OPEN, STAT, READ (into rbuf), READDIR, answered in a;
+ *                     returns a buffer to free once a is delivered, or NULL
+ *   pl__os_log        LOG: the line on stdout, or on stderr (PL_LOG_ERR)
+ *   pl__os_time       TIME: the wall and monotonic clocks */
+uint8_t *pl__os_file_cmd(const pl__task *t, uint8_t *rbuf, size_t rbuf_len, pl_answer *a);
+void pl__os_log(const pl__task *t);
+void pl__os_time(pl_answer *a);
 
 /* Sockets (ossock.c). A TCP address from its text ("127.0.0.1", "::1"; NULL
  * or empty: 127.0.0.1): 0, or -EINVAL when it is not an address. */

@@ -65,50 +65,10 @@ static void perform_read_file(ur *e, pl__task *t)
 
 static void perform_file(ur *e, pl__task *t)
 {
-    pl_answer a = { .kind = pl__ans_kind_of(t->cmd.kind), .fd = -1 };
-    uint8_t *buf = NULL;
-    switch (t->cmd.kind) {
-    case PL_CMD_OPEN:
-        a.fd = pl__os_open_beneath(t->cmd.dir, t->cmd.text, t->cmd.flags);
-        a.err = a.fd < 0 ? a.fd : pl__os_fstat(a.fd, &a.st);
-        if (a.err && a.fd >= 0)
-            close(a.fd);
-        if (a.err)
-            a.fd = -1;
-        else
-            ur_fd_opened_file(e, a.fd);
-        break;
-    case PL_CMD_STAT: {
-        int fd = pl__os_open_beneath(t->cmd.dir, t->cmd.text, PL__OPEN_PATH);
-        a.err = fd < 0 ? fd : pl__os_fstat(fd, &a.st);
-        if (fd >= 0)
-            close(fd);
-        break;
-    }
-    case PL_CMD_READ: {
-        size_t want = t->cmd.count < e->rbuf_len ? (size_t)t->cmd.count : e->rbuf_len;
-        ssize_t n = pread(t->cmd.fd, e->rbuf, want, (off_t)t->cmd.offset);
-        a.err = n < 0 ? -errno : 0;
-        a.data = e->rbuf;
-        a.len = n < 0 ? 0 : (size_t)n;
-        break;
-    }
-    case PL_CMD_READDIR: {
-        pl__dirpage pg;
-        a.err = pl__os_readdir(t->cmd.dir, t->cmd.text, t->cmd.offset,
-                               t->cmd.count ? t->cmd.count : PL_DIR_PAGE, &pg);
-        if (a.err == 0) {
-            buf = pg.buf;
-            a.data = buf;
-            a.len = pg.len;
-            a.n = pg.count;
-            a.next = pg.next;
-        }
-        break;
-    }
-    default:
-        PL_ASSERT(!"not a file command");
-    }
+    pl_answer a = { .kind = pl__ans_kind_of(t->cmd.kind) };
+    uint8_t *buf = pl__os_file_cmd(t, e->rbuf, e->rbuf_len, &a);
+    if (t->cmd.kind == PL_CMD_OPEN && a.err == 0)
+        ur_fd_opened_file(e, a.fd);
     ur_deliver(e, t, &a);
     free(buf);
 }
@@ -118,24 +78,13 @@ void ur_perform(ur *e, pl__task *t)
     pl_answer a = { .kind = pl__ans_kind_of(t->cmd.kind) };
     switch (t->cmd.kind) {
     case PL_CMD_LOG:
-        if (t->cmd.flags & PL_LOG_ERR) {
-            fflush(stdout);
-            fprintf(stderr, "%.*s\n", (int)t->cmd.len, t->cmd.text ? t->cmd.text : "");
-        } else {
-            fwrite(t->cmd.text ? t->cmd.text : "", 1, t->cmd.len, stdout);
-            fputc('\n', stdout);
-        }
+        pl__os_log(t);
         ur_deliver(e, t, &a);
         return;
-    case PL_CMD_TIME: {
-        struct timespec w, m;
-        clock_gettime(CLOCK_REALTIME, &w);
-        clock_gettime(CLOCK_MONOTONIC, &m);
-        a.wall_ns = (int64_t)w.tv_sec * 1000000000 + w.tv_nsec;
-        a.mono_ns = (int64_t)m.tv_sec * 1000000000 + m.tv_nsec;
+    case PL_CMD_TIME:
+        pl__os_time(&a);
         ur_deliver(e, t, &a);
         return;
-    }
     case PL_CMD_LISTEN: ur_listen(e, t); return;
     case PL_CMD_CONNECT: ur_connect(e, t); return;
     case PL_CMD_SEND: ur_send_perform(e, t); return;
