@@ -242,7 +242,11 @@ void pl_consume(pl_ctx *cx, size_t n);
  * one of its command's kind with err -ETIMEDOUT (ending a stream). Calling
  * again replaces the deadline; 0 removes it. The deadline is not reset by
  * answers: a handler re-arms it when it wants (an idle timeout re-arms on
- * each chunk, a header timeout only when a request starts). */
+ * each chunk, a header timeout only when a request starts). A RECV's
+ * deadline measures the peer's silence only: when it passes while sends are
+ * still in flight on the descriptor (the runtime may then have paused
+ * receiving for them), it starts again for its full length instead; a peer
+ * that stops reading is cut by the sends' own limit (after_ms on SEND). */
 void pl_timeout(pl_ctx *cx, uint64_t ms);
 
 /* Convenience: send a whole buffer to fd (copied), ignoring the answer. */

@@ -97,6 +97,8 @@ void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
         return;
     if (pl__deadline_fired(rt, t))
         return;
+    if (a->err == -ETIMEDOUT && pl__deadline_extend(rt, t, a))
+        return;
     pl__input_before(rt, t, a);
     bool final = is_final(t, a);
     account(rt, t, a);

@@ -123,6 +123,8 @@ void pl__deadline_set(pl_ctx *cx)
     if (self == NULL || self->state == PL__T_DEAD)
         return;
     pl_rt *rt = cx->rt;
+    if (self->cmd.kind == PL_CMD_RECV)
+        self->timeout_ms = cx->timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)cx->timeout_ms;
     if (rt->be->deadline != NULL && self->cmd.kind == PL_CMD_RECV &&
         self->state == PL__T_BACKEND && self->deadline == NULL) {
         rt->be->deadline(rt->b, self, cx->timeout_ms);   /* no task, no allocation */
@@ -138,6 +140,33 @@ void pl__deadline_set(pl_ctx *cx)
     t->owner = self;
     self->deadline = t;
     pl__submit(cx->rt, t);
+}
+
+/* A RECV's deadline measures the peer's silence, not the server's own
+ * back-pressure. While the descriptor still has sends in flight, the core
+ * may have paused receiving (a full send queue), and a request the peer
+ * sent whole can sit half in the input buffer, half unread in the socket:
+ * timing it out would blame the peer for the server's backlog. So a
+ * deadline that passes then is re-armed for its full length instead, with
+ * the receive performed again. A peer that stops reading is cut by the
+ * sends' own stall limit (cmd.after_ms on SEND/SENDFILE), not by this one.
+ * True: t was re-armed, and the timeout is not delivered. */
+bool pl__deadline_extend(pl_rt *rt, pl__task *t, const pl_answer *a)
+{
+    if (a->err != -ETIMEDOUT || t->cmd.kind != PL_CMD_RECV || t->timeout_ms == 0)
+        return false;
+    int fd = t->cmd.fd;
+    if (fd < 0 || fd >= rt->nfds || (rt->fds[fd].q.head == NULL && rt->fds[fd].queued == 0))
+        return false;
+    /* The backend has let go of t (its deadline passed, or the hidden timer's
+     * owner was detached): hand it back, without redelivering buffered input
+     * the handler has already seen. */
+    t->state = PL__T_BACKEND;
+    t->bk_deadline = false;
+    rt->be->submit(rt->b, t);
+    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp, .timeout_ms = t->timeout_ms };
+    pl__deadline_set(&cx);
+    return true;
 }
 
 /* t answered: if it is a deadline timer, its owner times out instead. */

@@ -89,6 +89,7 @@ struct pl__task {
     pl__cmd cmd;            /* copied; cmd.text/host point into str */
     uint32_t data_len;      /* SEND: bytes in data (below 4 GiB); 0 for other kinds */
     uint32_t mem_len;
+    uint32_t timeout_ms;    /* RECV: the length of its current deadline (0: none) */
     uint8_t state;          /* pl__tstate */
     bool slot;              /* holds a descriptor slot */
     bool bk_deadline;       /* a deadline armed in the backend (backend->deadline) */

@@ -93,6 +93,7 @@ void pl__input_drop(pl_rt *rt, int fd);
 void pl__deadline_set(pl_ctx *cx);
 void pl__deadline_initial(pl_rt *rt, pl__task *t);
 bool pl__deadline_fired(pl_rt *rt, pl__task *t);
+bool pl__deadline_extend(pl_rt *rt, pl__task *t, const pl_answer *a);
 
 /* fdq.c */
 pl__fdq *pl__fdq_get(pl_rt *rt, int fd);

@@ -16,7 +16,13 @@
 #   (b) 10,000 idle keep-alive connections held (the script raises ulimit -n),
 #       while another client's requests keep succeeding; when they close, the
 #       server closes every one of them (its descriptor count comes back down),
-#       still serves, and exits 0 on SIGTERM.
+#       still serves, and exits 0 on SIGTERM;
+#   (c) the header timeout does not count the server's own back-pressure: a
+#       client pipelines a 64 MiB download and the start of a second request,
+#       reads nothing for 2.5 s (the header timeout is 1 s), then finishes the
+#       second head: both requests get 200, no 408;
+#   (d) a client that never reads is still cut, by the send timeout (4 s): the
+#       server closes the connection long before the download could finish.
 # Loopback only; every step bounded by `timeout`; the servers are stopped by the
 # script. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
 # exits 1 when any check failed. About 30 s.
@@ -55,11 +61,12 @@ mkdir -p "$TMP/site"
 head -c 849 /dev/zero | tr '\0' 'x' >"$TMP/site/small.html"
 echo '<!doctype html><title>limits</title><p>ok' >"$TMP/site/index.html"
 
-# serve LIMIT EXTRA OUT: start pluto (one worker) under `ulimit -n LIMIT`, with
-# EXTRA more descriptors open from the start (10, 11, ...); sets $server, $port.
+# serve LIMIT EXTRA OUT [FLAGS...]: start pluto (one worker) under `ulimit -n
+# LIMIT`, with EXTRA more descriptors open from the start (10, 11, ...), and
+# FLAGS; sets $server, $port.
 serve() {
     (ulimit -n "$1" && for ((fd = 10; fd < 10 + $2; fd++)); do eval "exec $fd</dev/null"; done &&
-        exec "$PLUTO" serve "$TMP/site" -b 127.0.0.1 -p 0 -w 1) >"$3" 2>&1 &
+        exec "$PLUTO" serve "$TMP/site" -b 127.0.0.1 -p 0 -w 1 "${@:4}") >"$3" 2>&1 &
     server=$!
     pids+=("$server")
     port=
@@ -182,6 +189,45 @@ else
     not_ok "the server still holds $left descriptors (started with $base)"
 fi
 [ "$(get /small.html)" = 200 ] && ok "and still serves" || not_ok "and still serves"
+stop "$server"; rc=$?
+[ "$rc" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $rc"
+
+# (c) and (d): the header timeout against the server's own back-pressure -------
+truncate -s 64M "$TMP/site/big.bin"
+BIG=$((64 * 1024 * 1024))
+if ! serve 1024 0 "$TMP/c.out" --header-timeout 1 --send-timeout 4; then
+    not_ok "pluto starts with --header-timeout 1 --send-timeout 4"; cat "$TMP/c.out"; finish
+fi
+# A connection through bash's /dev/tcp: nothing is read until `cat` runs.
+(
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /small.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n' >&3
+    sleep 2.5
+    printf '\r\n' >&3
+    timeout 20 cat <&3 >"$TMP/c.body"
+) 2>/dev/null
+got=$(wc -c <"$TMP/c.body")
+# The body is zeros with no newline: status lines are found anywhere.
+n200=$(grep -ao 'HTTP/1.1 200' "$TMP/c.body" | wc -l)
+if [ "$n200" -eq 2 ] && ! grep -aq 'HTTP/1.1 408' "$TMP/c.body" && [ "$got" -gt "$BIG" ]; then
+    ok "a head finished while the server's send queue was full: 200 and 200, no 408 ($got bytes)"
+else
+    not_ok "a head finished while the server's send queue was full: $n200 x 200, $got bytes," \
+        "$(grep -ao 'HTTP/1.1 [0-9]*' "$TMP/c.body" | tr '\n' ';')"
+fi
+(
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /small.html HTTP/1.1\r\n' >&3
+    sleep 7
+    timeout 20 cat <&3 >"$TMP/d.body"
+    echo "rc $?" >"$TMP/d.rc"
+) 2>/dev/null
+got=$(wc -c <"$TMP/d.body")
+if grep -q '^rc 0' "$TMP/d.rc" && [ "$got" -lt "$BIG" ]; then
+    ok "a client that never reads is cut by the send timeout ($got of $BIG bytes)"
+else
+    not_ok "a client that never reads: $(cat "$TMP/d.rc"), $got of $BIG bytes"
+fi
 stop "$server"; rc=$?
 [ "$rc" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $rc"
 finish
