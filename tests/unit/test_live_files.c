@@ -1,16 +1,18 @@
-/* test_uring.c — the io_uring backend, live, over loopback and real files:
- * the epoll backend's live tests (tests/unit/test_epoll.c) run on io_uring.
- * A file goes out with SENDFILE through a connection to ourselves; paths
- * stay beneath their directory; stat, time and timers answer as on epoll.
+/* test_live_files.c — each live backend (epoll, io_uring: live.h), over
+ * loopback and real files.
+ *
+ * One program listens on an ephemeral port, connects to itself, and sends a
+ * file through the accepted socket with SENDFILE; the connecting side
+ * counts the bytes. Other tests check open-beneath, stat, time and timers.
  * What completions make delicate is in test_uring_live.c and
- * test_uring_limits.c, on both backends.
- * The tests are skipped, saying so, where the kernel or a container does not
- * allow io_uring.
+ * test_uring_limits.c, also on both backends. The io_uring runs are skipped,
+ * saying so, where the kernel or a container does not allow io_uring.
  */
 #include "live.h"
 
 #include <criterion/redirect.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -20,7 +22,7 @@ static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/pluto-test-uring-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "/tmp/pluto-test-live-%d", (int)getpid());
     mkdir(dir, 0700);
     char path[128];
     snprintf(path, sizeof path, "%s/data.bin", dir);
@@ -41,6 +43,7 @@ static void remove_dir(void)
 /* ---- sendfile through a connection to ourselves ------------------------ */
 
 typedef struct rx_mem { int fd; uint64_t got; uint32_t sum; } rx_mem;
+typedef struct srv_mem { int client; } srv_mem;
 
 static pl_verdict on_rx(pl_ctx *cx, void *mem, const pl_answer *a)
 {
@@ -80,12 +83,13 @@ static PL_HANDLER(h_file_sent, on_file_sent);
 
 static pl_verdict on_file(pl_ctx *cx, void *mem, const pl_answer *a)
 {
-    int client = *(int *)mem;
+    srv_mem *m = mem;
     cr_assert_eq(a->err, 0, "open: %s", pl_strerror(a->err));
     cr_assert_eq(a->st.size, 300000);
-    pl_cmd s = pl_cmd_sendfile(client, a->fd, 1000, a->st.size - 1000);
+    cr_assert_eq(a->st.type, PL_FT_FILE);
+    pl_cmd s = pl_cmd_sendfile(m->client, a->fd, 1000, a->st.size - 1000);
     pl_send(cx, &s, &h_file_sent, &a->fd, sizeof a->fd);
-    pl_cmd c1 = pl_cmd_close(client);
+    pl_cmd c1 = pl_cmd_close(m->client);
     pl_send(cx, &c1, NULL, NULL, 0);
     return PL_DONE;
 }
@@ -99,8 +103,9 @@ static pl_verdict on_listen(pl_ctx *cx, void *mem, const pl_answer *a)
         pl_send(cx, &c, &h_connected, NULL, 0);
         return PL_KEEP;
     }
+    srv_mem m = { a->fd };
     pl_cmd o = pl_cmd_open(PL_DIR_CWD, mem, 0);
-    pl_send(cx, &o, &h_file, &a->fd, sizeof a->fd);
+    pl_send(cx, &o, &h_file, &m, sizeof m);
     return PL_DONE;                 /* one client is all we serve */
 }
 static PL_HANDLER(h_listen, on_listen);
@@ -113,13 +118,12 @@ static void sendfile_start(pl_ctx *cx, const void *cfg)
 
 static const pl_program sendfile_prog = { .name = "t", .start = sendfile_start };
 
-Test(uring, sendfile_to_a_connection_to_ourselves, .init = make_dir, .fini = remove_dir,
-     .timeout = 20)
+LIVE_TEST(sendfile_to_a_connection_to_ourselves, 20)
 {
-    need_uring();
+    make_dir();
     char path[128];
     snprintf(path, sizeof path, "%s/data.bin", dir);
-    pl_run_opts o = { .backend = PL_BACKEND_URING };
+    pl_run_opts o = { .backend = k };
     cr_redirect_stdout();
     cr_assert_eq(pl_run(&sendfile_prog, path, &o), 0);
     uint32_t sum = 0;
@@ -128,6 +132,7 @@ Test(uring, sendfile_to_a_connection_to_ourselves, .init = make_dir, .fini = rem
     char want[64];
     snprintf(want, sizeof want, "received 299000 sum %u\n", sum);
     fflush(stdout);
+    remove_dir();
     cr_assert_stdout_eq_str(want);
 }
 
@@ -185,14 +190,14 @@ static void files_start(pl_ctx *cx, const void *cfg)
 
 static const pl_program files_prog = { .name = "t", .start = files_start };
 
-Test(uring, paths_stay_beneath_their_directory, .init = make_dir, .fini = remove_dir,
-     .timeout = 20)
+LIVE_TEST(paths_stay_beneath_their_directory, 20)
 {
-    need_uring();
-    pl_run_opts o = { .backend = PL_BACKEND_URING };
+    make_dir();
+    pl_run_opts o = { .backend = k };
     cr_redirect_stdout();
     cr_assert_eq(pl_run(&files_prog, dir, &o), 0);
     fflush(stdout);
+    remove_dir();
     cr_assert_stdout_eq_str("time 1\n"
                             "stat 0 300000\n"
                             "escape -18 0\n"
