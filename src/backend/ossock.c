@@ -2,9 +2,13 @@
  *
  * Addresses from text, listening sockets, and the check that keeps workers
  * from silently sharing a port another process holds: how the data then
- * flows (readiness or completions) is each backend's own business.
+ * flows (readiness or completions) is each backend's own business. Under
+ * socket activation a LISTEN adopts the socket systemd passed instead of
+ * binding one, and the first listener tells systemd the process is ready
+ * (oslisten_fds.c).
  */
 #include "backend/osfile.h"
+#include "backend/oslisten_fds.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,9 +93,12 @@ int pl__os_listen(const char *host, uint16_t port, int flags, uint16_t *bound)
     int err = pl__os_sockaddr(host, port, &ss, &len);
     if (err)
         return err;
+    int fd = pl__os_listen_inherited(&ss, bound);   /* a socket systemd passed */
+    if (fd != -ENOENT)
+        return fd;
     if ((flags & PL_LISTEN_REUSEPORT) && !claim_shared(&ss, len, &err))
         return err;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1, zero = 0, lowat = PL__NOTSENT_LOWAT;
@@ -117,5 +124,6 @@ int pl__os_listen(const char *host, uint16_t port, int flags, uint16_t *bound)
     getsockname(fd, (struct sockaddr *)&ss, &len);
     char ignored[64];
     pl__os_addr_text(&ss, ignored, sizeof ignored, bound);
+    pl__os_listening(&ss);              /* systemd: ready (once) */
     return fd;
 }

@@ -15,6 +15,7 @@
  * one would cut their drains short.
  */
 #include "runtime/rt.h"
+#include "runtime/notify.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,8 @@ static bool stop_forwarded;             /* every worker got SIGINT or SIGTERM */
 
 void pl__workers_forward(int signo)
 {
+    if (signo == SIGINT || signo == SIGTERM)
+        pl__notify_stopping(signo);     /* the stop begins: tell systemd (once) */
     pthread_mutex_lock(&lock);
     pthread_t self = pthread_self();
     for (uint32_t i = 0; i < nrunning; i++)
