@@ -293,7 +293,7 @@ static const pl_handler *const serve_handlers[] = {
     &serve_h_sidecar, &serve_h_page_opened, &serve_h_page_read, &serve_h_list_page,
     &serve_h_list_stat, &serve_h_list_wait, &serve_h_mime, &serve_h_closed, &h_drain_over,
     &h_stop_now, &h_hup, &h_log_opened, &serve_h_log_reopened, &serve_h_log_tick,
-    &serve_h_log_exit, &serve_h_kept_sent, NULL,
+    &serve_h_log_exit, &serve_h_kept_sent, &serve_h_keep_read, NULL,
 };
 
 const pl_program pl_app_serve = {

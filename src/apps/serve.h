@@ -8,6 +8,7 @@
  *   request       OPEN of the file a request names; memory: serve_req, a
  *                 flat copy of what the response needs
  *   sidecar       OPEN of FILE.br / .zst / .gz, for a client that accepts them
+ *   keep          READ of FILE into the cache while its sidecar is sent
  *   send/close    SENDFILE then CLOSE of the file
  *   page          OPEN (and READ) of 404.html, for a 404
  *   listing       READDIR pages, then a STAT per entry (--list-dirs)
@@ -21,6 +22,8 @@
 #include "apps/apps.h"
 #include "http/http.h"
 #include "http/resp.h"
+
+#include <string.h>
 
 enum { SERVE_LISTS = 4 };      /* directory listings built at once, per worker */
 
@@ -60,13 +63,25 @@ typedef struct serve_clock { int64_t now_s; char date[32]; } serve_clock;
 
 enum { SERVE_CACHE_SLOTS = 1024, SERVE_CACHE_BODY = 16 * 1024 };
 
+/* Which representation of a file a cache entry holds, and what was known of
+ * the file's precompressed sidecars when it was checked (serve_cache.c). */
+typedef struct serve_variant {
+    uint8_t enc;                /* the bytes' coding bit (a sidecar's); 0: the file itself */
+    uint8_t sidecars;           /* the file's: coding bits of the sidecars beside it */
+    bool looked;                /* the file's: sidecars were looked for (else unknown) */
+    pl_stat file;               /* a sidecar's: the file's stat when it was found fresh */
+} serve_variant;
+
+/* Whether responses with these bytes say Vary: Accept-Encoding. */
+static inline bool serve_vary(const serve_variant *v) { return v->enc != 0 || v->sidecars != 0; }
+
 typedef struct serve_entry {
     uint64_t hash;              /* of path; 0: empty */
     int64_t until_s;            /* valid while the clock is before this */
-    pl_stat st;
+    pl_stat st;                 /* of the bytes: the file's, or its sidecar's */
     uint32_t body_len;
-    bool no_sidecars;           /* looked for .br, .zst, .gz beside it: none */
-    char path[240];
+    serve_variant v;
+    char path[240];             /* the file's (a sidecar's entry too) */
     uint8_t body[SERVE_CACHE_BODY];
 } serve_entry;
 
@@ -79,8 +94,7 @@ typedef struct serve_fd_entry {
     int64_t until_s;            /* valid while the clock is before this */
     pl_stat st;
     int fd;
-    bool vary;                  /* a sidecar exists: responses say Vary */
-    bool no_sidecars;           /* looked for .br, .zst, .gz beside it: none */
+    serve_variant v;
     char path[240];
 } serve_fd_entry;
 
@@ -98,6 +112,7 @@ typedef struct serve_conn {
     size_t scanned;             /* pl_http_head_end resume point */
     uint32_t served;            /* requests answered on this connection */
     bool keep10;                /* this request: HTTP/1.0 with Connection: keep-alive */
+    bool head;                  /* the head under way is a HEAD's (for a 408) */
 } serve_conn;
 
 enum { SERVE_STR = 256 };       /* longest conditional/range header kept */
@@ -115,6 +130,8 @@ typedef struct serve_req {
     char path[PL_PATH_MAX];     /* last: tasks copy the request up to its end */
 } serve_req;
 
+/* serve_conn.c, serve_file.c; serve_h_file_sent (serve_resp.c) closes a file
+ * once its SENDFILE is done (memory: the descriptor). */
 extern const pl_handler serve_h_conn, serve_h_opened, serve_h_file_sent, serve_h_read;
 
 /* serve.c: a connection's CLOSE is done: count it gone (and end a drain). */
@@ -149,23 +166,28 @@ const char *serve_date(pl_ctx *cx, const serve_refs *r);
 
 /* serve_cache.c */
 int64_t serve_now(pl_ctx *cx, const serve_refs *r);
+/* What the caches hold for a request: bytes in memory or a kept descriptor
+ * (exactly one is set). */
+typedef struct serve_hit { const serve_entry *mem; const serve_fd_entry *fd; } serve_hit;
+/* The representation of the file at key (a path beneath the root) that a
+ * request with this Accept-Encoding gets — the file itself or the sidecar it
+ * takes — when the caches hold it fresh. false: look on disk. */
+bool serve_cache_find(pl_ctx *cx, const serve_refs *r, const char *key, pl_str accept_encoding,
+                      serve_hit *h);
+/* The file itself at path (not a sidecar), from memory, or NULL. */
 const serve_entry *serve_cache_get(pl_ctx *cx, const serve_refs *r, const char *path);
+/* Keep bytes of the file at path (v says which representation; NULL: the
+ * file itself, its sidecars not looked for). NULL when they cannot be kept. */
 const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *path,
                                    const pl_stat *st, const uint8_t *body, size_t len,
-                                   bool no_sidecars);
-/* Whether an entry (identity bytes) is the answer for a request with this
- * Accept-Encoding: yes without one, or when the file has no sidecars. */
-bool serve_cache_suits(const serve_entry *e, pl_str accept_encoding);
+                                   const serve_variant *v);
 bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap);
-/* The open-file cache. get: a fresh entry for path that suits a request with
- * this Accept-Encoding (as serve_cache_suits), or NULL. put: keep fd (a
- * regular file's identity bytes) for later requests; true: the cache owns it
- * and the caller holds one use of it. use/release: a send begins or ends
- * with it; the last release after the entry was replaced closes it. */
-const serve_fd_entry *serve_fds_get(pl_ctx *cx, const serve_refs *r, const char *path,
-                                    pl_str accept_encoding);
+/* The open-file cache. put: keep fd (a regular file's bytes, the
+ * representation v says) for later requests; true: the cache owns it and the
+ * caller holds one use of it. use/release: a send begins or ends with it;
+ * the last release after the entry was replaced closes it. */
 bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_stat *st,
-                   int fd, bool vary, bool no_sidecars);
+                   int fd, const serve_variant *v);
 void serve_fds_use(pl_ctx *cx, const serve_refs *r, int fd);
 void serve_fds_release(pl_ctx *cx, const serve_refs *r, int fd);
 /* No connection is left: every kept file goes (no send can be using one). */
@@ -174,39 +196,57 @@ void serve_fds_idle(pl_ctx *cx, const serve_refs *r);
 void serve_kept_send(pl_ctx *cx, const serve_refs *r, const pl_cmd *send, int fd);
 extern const pl_handler serve_h_kept_sent;
 
-/* serve_file.c */
-enum { SERVE_HEAD_MAX = 4096, SERVE_PARTS_MAX = 2048 };
+/* serve_resp.c: writing a file's response (what to send is decided before). */
+enum { SERVE_HEAD_MAX = 4096 };     /* room for a response head */
 
-/* What follows a file's head: nothing, one slice, or multipart parts. */
-typedef struct serve_body {
-    uint64_t off, len;          /* the slice; len 0 and nparts 0: no body */
-    int nparts;                 /* several ranges: multipart/byteranges */
-    pl_http_range parts[PL_HTTP_RANGES_MAX];
-    char boundary[PL_HTTP_BOUNDARY_LEN + 1];
-    const char *type;
-    uint64_t size;
-} serve_body;
+/* Which bytes a response sends: path names the type; st is of the file
+ * sent (the sidecar's, when enc is one of pl_http_pick_encoding's bits). */
+typedef struct serve_rep {
+    const char *path;
+    const pl_stat *st;
+    unsigned enc;
+    bool vary;
+} serve_rep;
 
-/* The head for a regular file (status from the preconditions and Range),
- * written to out, and what body follows. Returns the head's length (0 if
- * it did not fit). */
-size_t serve_file_head(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const char *path,
-                       const pl_stat *st, char *out, size_t cap, serve_body *b);
 /* Responses gathered while one read's pipelined requests are answered, so
  * that they leave in one send. */
 typedef struct serve_out { size_t len; char buf[64 * 1024]; } serve_out;
+
 void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out);
 /* Answer from a cache entry: into out when given, else with its own send. */
-void serve_from_cache(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
+void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
                       const serve_entry *e, serve_out *out);
-/* Answer from a file the open-file cache keeps (serve_fds_get): head, SENDFILE. */
-void serve_from_fd(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
-                   const serve_fd_entry *e);
-pl_verdict serve_on_opened(pl_ctx *cx, void *mem, const pl_answer *a);
-pl_verdict serve_on_file_sent(pl_ctx *cx, void *mem, const pl_answer *a);
+/* Answer from what serve_cache_find found: bytes in memory as above; a kept
+ * file after what out holds, with a head and SENDFILE. */
+void serve_from_hit(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const serve_hit *h,
+                    serve_out *out);
+/* The head, then SENDFILE from fd: closed after the last send, or, kept by
+ * the open-file cache, its use released (serve_fds_release). */
+void serve_send_open(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, int fd,
+                     const serve_rep *p, bool kept);
+void serve_close_file(pl_ctx *cx, int fd);
+/* The request's headers as the pure evaluators read them. */
+pl_http_req serve_conditions(const serve_req *r);
 /* Cache-Control for a type: --cache-control, else no-cache on HTML. */
 const char *serve_cache_control(const serve_cfg *cfg, const char *type);
-extern const pl_handler serve_h_sidecar;
+/* The file extension of a coding bit ("br", "zst", "gz"), or NULL. */
+const char *serve_coding_ext(unsigned bit);
+static inline pl_str serve_str(const char *s) { return (pl_str){ s, strlen(s) }; }
+
+/* serve_file.c: a request's file, from its OPEN (serve_h_opened, memory: a
+ * serve_req): a directory's redirect or index.html, --spa, 404s; then the
+ * response. */
+/* The bytes of a task memory holding r (a serve_req ends with its path). */
+size_t serve_req_size(const serve_req *r);
+/* Answer r from the open fd (the representation v of r's file, of stat
+ * st), kept in the caches when it can be; then the next request. */
+void serve_send_file(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st,
+                     const serve_variant *v);
+
+/* serve_side.c: r's file is open (fd, st) and r accepts encodings: look for
+ * its sidecars, then send the one r takes, or the file (serve_send_file). */
+void serve_sidecars(pl_ctx *cx, const serve_req *r, int fd, const pl_stat *st);
+extern const pl_handler serve_h_sidecar, serve_h_keep_read;
 
 /* serve_page.c: a 404, with the body of the root's 404.html when there is one;
  * then the next request (serve_next). */

@@ -5,8 +5,17 @@
  * connection handler with one send, and the next pipelined request is read
  * from the same buffer. A miss opens the file; a small regular file is then
  * read and put here. Entries are checked again after a second (one open and
- * stat), so a changed file is served at most a second late. Only identity
- * bytes are kept: a precompressed sidecar is sent from its file.
+ * stat), so a changed file is served at most a second late.
+ *
+ * Precompressed sidecars are kept the same way, in entries of their own
+ * keyed by the file's path and their coding. The file's entry says which
+ * sidecars were beside it, no older than it, when it was checked (or that
+ * nobody looked yet); a request that accepts encodings picks among those, so
+ * neither a file with sidecars nor one without costs an open or a stat per
+ * request. A sidecar's entry holds the file's stat from that check, and is
+ * used only while the file's entry has the same one: when the file changes,
+ * its new entry comes from a new look at the sidecars, and a sidecar older
+ * than the new file is not served from here either.
  */
 #include "apps/serve.h"
 #include "runtime/assert.h"
@@ -21,6 +30,14 @@ static uint64_t hash_path(const char *p)
     return h | 1;                                   /* 0 marks an empty slot */
 }
 
+/* The slot of a representation: a file's sidecars follow its own slot (by
+ * their coding bits: +1, +2, +4), so that they never push it out, nor it
+ * them. */
+static size_t slot(uint64_t h, unsigned enc, size_t slots)
+{
+    return (size_t)((h % slots + enc) % slots);
+}
+
 static serve_cache *cache_of(pl_ctx *cx, const serve_refs *r)
 {
     return pl_ref_mut(cx, r->cache, NULL);
@@ -32,41 +49,47 @@ int64_t serve_now(pl_ctx *cx, const serve_refs *r)
     return k->now_s;
 }
 
-const serve_entry *serve_cache_get(pl_ctx *cx, const serve_refs *r, const char *path)
+/* The entry of path (h: its hash) with representation enc, if fresh. */
+static const serve_entry *mem_get(serve_cache *k, const char *path, uint64_t h, unsigned enc,
+                                  int64_t now)
 {
-    uint64_t h = hash_path(path);
-    const serve_entry *e = &cache_of(cx, r)->e[h % SERVE_CACHE_SLOTS];
-    if (e->hash != h || strcmp(e->path, path) != 0 || serve_now(cx, r) >= e->until_s)
+    const serve_entry *e = &k->e[slot(h, enc, SERVE_CACHE_SLOTS)];
+    if (e->hash != h || e->v.enc != enc || strcmp(e->path, path) != 0 || now >= e->until_s)
         return NULL;
     return e;
 }
 
+const serve_entry *serve_cache_get(pl_ctx *cx, const serve_refs *r, const char *path)
+{
+    return mem_get(cache_of(cx, r), path, hash_path(path), 0, serve_now(cx, r));
+}
+
+static void forget_fd(pl_ctx *cx, serve_fds *f, const char *path, uint64_t h, unsigned enc);
+
+/* A representation put in one table leaves the other, so that a file that
+ * grew or shrank past SERVE_CACHE_BODY is not served from both. */
 const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *path,
                                    const pl_stat *st, const uint8_t *body, size_t len,
-                                   bool no_sidecars)
+                                   const serve_variant *v)
 {
     size_t plen = strlen(path);
     if (plen >= sizeof((serve_entry *)0)->path || len > SERVE_CACHE_BODY)
         return NULL;
+    serve_variant none = { .enc = 0 };
+    if (v == NULL)
+        v = &none;
     uint64_t h = hash_path(path);
-    serve_entry *e = &cache_of(cx, r)->e[h % SERVE_CACHE_SLOTS];
+    serve_cache *k = cache_of(cx, r);
+    forget_fd(cx, &k->fds, path, h, v->enc);        /* it was large until now */
+    serve_entry *e = &k->e[slot(h, v->enc, SERVE_CACHE_SLOTS)];
     e->hash = h;
     e->until_s = serve_now(cx, r) + 2;              /* this second and the next */
     e->st = *st;
+    e->v = *v;
     memcpy(e->path, path, plen + 1);
     memcpy(e->body, body, len);
     e->body_len = (uint32_t)len;
-    e->no_sidecars = no_sidecars;
     return e;
-}
-
-/* Entries hold identity bytes, right for any client, but a client that
- * accepts encodings should get a sidecar when there is one: it is served
- * from here only once a lookup found none (serve_file.c). A value too long
- * to keep counts as none, as it does on the way to the file. */
-bool serve_cache_suits(const serve_entry *e, pl_str accept_encoding)
-{
-    return accept_encoding.len == 0 || accept_encoding.len >= SERVE_STR || e->no_sidecars;
 }
 
 /* The cache key of a request path: a directory's index.html. */
@@ -131,22 +154,24 @@ static void sweep(pl_ctx *cx, const serve_refs *r, serve_fds *f)
         evict(cx, f, e);
 }
 
-const serve_fd_entry *serve_fds_get(pl_ctx *cx, const serve_refs *r, const char *path,
-                                    pl_str accept_encoding)
+static const serve_fd_entry *fd_get(serve_fds *f, const char *path, uint64_t h, unsigned enc,
+                                    int64_t now)
 {
-    serve_fds *f = fds_of(cx, r);
-    sweep(cx, r, f);
-    uint64_t h = hash_path(path);
-    const serve_fd_entry *e = &f->e[h % SERVE_FDS_SLOTS];
-    if (e->hash != h || strcmp(e->path, path) != 0 || serve_now(cx, r) >= e->until_s)
+    const serve_fd_entry *e = &f->e[slot(h, enc, SERVE_FDS_SLOTS)];
+    if (e->hash != h || e->v.enc != enc || strcmp(e->path, path) != 0 || now >= e->until_s)
         return NULL;
-    bool suits = accept_encoding.len == 0 || accept_encoding.len >= SERVE_STR ||
-                 e->no_sidecars;
-    return suits ? e : NULL;
+    return e;
+}
+
+static void forget_fd(pl_ctx *cx, serve_fds *f, const char *path, uint64_t h, unsigned enc)
+{
+    serve_fd_entry *e = &f->e[slot(h, enc, SERVE_FDS_SLOTS)];
+    if (e->hash == h && e->v.enc == enc && strcmp(e->path, path) == 0)
+        evict(cx, f, e);
 }
 
 bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_stat *st,
-                   int fd, bool vary, bool no_sidecars)
+                   int fd, const serve_variant *v)
 {
     size_t plen = strlen(path);
     const serve_state *state = pl_ref_get(cx, r->conns, NULL);
@@ -156,17 +181,68 @@ bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_s
     serve_fds *f = fds_of(cx, r);
     PL_ASSERT(f->users[fd] == 0);
     uint64_t h = hash_path(path);
-    serve_fd_entry *e = &f->e[h % SERVE_FDS_SLOTS];
+    serve_entry *m = &cache_of(cx, r)->e[slot(h, v->enc, SERVE_CACHE_SLOTS)];
+    if (m->hash == h && m->v.enc == v->enc && strcmp(m->path, path) == 0)
+        m->hash = 0;                                /* it was small until now */
+    serve_fd_entry *e = &f->e[slot(h, v->enc, SERVE_FDS_SLOTS)];
     evict(cx, f, e);                                /* older, or another path */
     e->hash = h;
     e->until_s = serve_now(cx, r) + 2;              /* this second and the next */
     e->st = *st;
     e->fd = fd;
-    e->vary = vary;
-    e->no_sidecars = no_sidecars;
+    e->v = *v;
     memcpy(e->path, path, plen + 1);
     f->users[fd] = 2;                               /* the cache's, and the caller's */
     return true;
+}
+
+/* ---- lookups ------------------------------------------------------------------- */
+
+static bool same_file(const pl_stat *a, const pl_stat *b)
+{
+    return a->ino == b->ino && a->dev == b->dev && a->size == b->size &&
+           a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns;
+}
+
+/* The representation enc of the file at key, from memory or kept open, if
+ * it was checked against the file as it is now cached (st). */
+static bool variant(serve_cache *k, const char *key, uint64_t hash, unsigned enc,
+                    const pl_stat *st, int64_t now, serve_hit *h)
+{
+    h->mem = mem_get(k, key, hash, enc, now);
+    h->fd = h->mem != NULL ? NULL : fd_get(&k->fds, key, hash, enc, now);
+    const serve_variant *v = h->mem != NULL ? &h->mem->v : h->fd != NULL ? &h->fd->v : NULL;
+    return v != NULL && same_file(&v->file, st);
+}
+
+/* The file's entry first: it says which sidecars there are. A client
+ * without Accept-Encoding, or with one too long to keep (it counts as
+ * none, as on the way to the file), gets the file itself; so does one that
+ * takes none of the sidecars. One that takes a sidecar gets it when its
+ * entry is there too; else the lookup goes to the disk, which refills both. */
+bool serve_cache_find(pl_ctx *cx, const serve_refs *r, const char *key, pl_str accept_encoding,
+                      serve_hit *h)
+{
+    serve_cache *k = cache_of(cx, r);
+    int64_t now = serve_now(cx, r);
+    uint64_t hash = hash_path(key);
+    h->mem = mem_get(k, key, hash, 0, now);
+    h->fd = NULL;
+    if (h->mem == NULL) {
+        sweep(cx, r, &k->fds);
+        h->fd = fd_get(&k->fds, key, hash, 0, now);
+        if (h->fd == NULL)
+            return false;
+    }
+    const serve_variant *v = h->mem != NULL ? &h->mem->v : &h->fd->v;
+    if (accept_encoding.len == 0 || accept_encoding.len >= SERVE_STR)
+        return true;
+    if (!v->looked)
+        return false;                               /* the sidecars are unknown */
+    unsigned enc = v->sidecars ? pl_http_pick_encoding(accept_encoding, v->sidecars) : 0;
+    if (enc == 0)
+        return true;
+    return variant(k, key, hash, enc, h->mem != NULL ? &h->mem->st : &h->fd->st, now, h);
 }
 
 void serve_fds_use(pl_ctx *cx, const serve_refs *r, int fd)

@@ -137,8 +137,8 @@ static void open_file(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, con
     pl_send(cx, &open, &serve_h_opened, &r, offsetof(serve_req, path) + plen + 1);
 }
 
-/* A parsed head: answer it from the cache (into out), or start opening its
- * file. Anything but a cache hit sends what out holds first, to keep order. */
+/* A parsed head: answer it from the caches (small files into out), or start
+ * opening its file. Anything else sends what out holds first, to keep order. */
 static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, serve_out *out)
 {
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
@@ -149,16 +149,12 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
     int rc = -400;
     if (q->method == PL_HTTP_GET || head)
         rc = pl_http_map_path(q->target.p, q->target.len, path, sizeof path, &info);
-    const serve_entry *e = NULL;
     bool keyed = rc == 0 && !q->chunked && !(q->has_length && q->content_length > 0) &&
                  !(info.dotfile && !cfg->dotfiles_allow) &&
                  serve_cache_key(path, info.dir_slash, key, sizeof key);
-    if (keyed)
-        e = serve_cache_get(cx, &c->refs, key);
-    if (e != NULL && !serve_cache_suits(e, q->accept_encoding))
-        e = NULL;                         /* a sidecar may be the answer */
-    if (e != NULL) {
-        serve_from_cache(cx, c, q, e, out);
+    serve_hit hit;
+    if (keyed && serve_cache_find(cx, &c->refs, key, q->accept_encoding, &hit)) {
+        serve_from_hit(cx, c, q, &hit, out);
         if (!q->keep_alive) {
             serve_flush(cx, c, out);
             close_conn(cx, c);
@@ -179,28 +175,32 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
         close_conn(cx, c);
         return CLOSED;
     }
-    const serve_fd_entry *f = keyed ? serve_fds_get(cx, &c->refs, key, q->accept_encoding)
-                                    : NULL;
-    if (f != NULL) {                      /* a large file the cache keeps open */
-        serve_from_fd(cx, c, q, f);
-        if (!q->keep_alive)
-            close_conn(cx, c);
-        return q->keep_alive ? NEXT_REQUEST : CLOSED;
-    }
     open_file(cx, c, q, path, &info);
     return WAIT_FILE;
 }
 
-static int too_big_status(const pl_answer *a)
+/* Whether the request in p[0..len) — complete or not — is a HEAD, so that
+ * an error answering it has no body (RFC 9110 section 9.3.2). The method is
+ * known once its token and the space after it are in (after the empty lines
+ * the parser skips), even if the rest of the line is not: "HEAD " can only
+ * begin a HEAD request line. Before that — a 408 or 414 for "HEA", say, or
+ * the 503 sent at accept (serve.c), before any byte — the method is unknown
+ * and the error page is sent: a client that did not say HEAD expects one, and
+ * the connection is closed after it either way. */
+static bool says_head(const char *p, size_t len)
 {
-    /* No line end yet: the request line itself is too long. */
-    return memchr(a->data, '\n', a->len) == NULL ? 414 : 431;
+    size_t i = 0;
+    while (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n')
+        i += 2;
+    return len - i >= 5 && memcmp(p + i, "HEAD ", 5) == 0;
 }
 
-/* A head that never ends: too long a request line (414) or head (431). */
-static pl_verdict too_big(pl_ctx *cx, serve_conn *c, const pl_answer *a)
+/* A head that never ends, p[0..len): too long a request line (414, no line
+ * end yet) or head (431). */
+static pl_verdict too_big(pl_ctx *cx, serve_conn *c, const char *p, size_t len)
 {
-    serve_simple(cx, c, too_big_status(a), false, true, NULL, NULL);
+    int status = memchr(p, '\n', len) == NULL ? 414 : 431;
+    serve_simple(cx, c, status, says_head(p, len), true, NULL, NULL);
     close_conn(cx, c);
     return PL_DONE;
 }
@@ -214,7 +214,7 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
     serve_conn *c = mem;
     if (a->err == -ETIMEDOUT) {
         if (c->scanned > 0)               /* a head was started: say why we hang up */
-            serve_simple(cx, c, 408, false, true, NULL, NULL);
+            serve_simple(cx, c, 408, c->head, true, NULL, NULL);
         close_conn(cx, c);
         return PL_DONE;
     }
@@ -243,9 +243,10 @@ static pl_verdict read_heads(pl_ctx *cx, serve_conn *c, const pl_answer *a,
         if (end == 0 || end > cfg->max_header_bytes) {
             if (left >= cfg->max_header_bytes || end > cfg->max_header_bytes) {
                 serve_flush(cx, c, out);
-                return too_big(cx, c, a);
+                return too_big(cx, c, p, left);
             }
             pl_consume(cx, off);
+            c->head = says_head(p, left);           /* for a 408 */
             if (left == 0)
                 pl_timeout(cx, cfg->idle_timeout_ms);       /* between requests */
             else if (!started)
@@ -259,7 +260,7 @@ static pl_verdict read_heads(pl_ctx *cx, serve_conn *c, const pl_answer *a,
         pl_consume(cx, off);
         if (rc < 0) {
             serve_flush(cx, c, out);
-            serve_simple(cx, c, -rc, false, true, NULL, NULL);
+            serve_simple(cx, c, -rc, says_head(p, end), true, NULL, NULL);
             close_conn(cx, c);
             return PL_DONE;
         }

@@ -63,21 +63,15 @@ static void answer(pl_ctx *cx, const page_mem *m, const uint8_t *body, size_t le
     serve_next(cx, &m->conn, m->keep_alive);
 }
 
-static void close_file(pl_ctx *cx, int fd)
-{
-    pl_cmd close = pl_cmd_close(fd);
-    pl_send(cx, &close, NULL, NULL, 0);
-}
-
 static pl_verdict on_page_read(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     const page_mem *m = mem;
-    close_file(cx, m->file);
+    serve_close_file(cx, m->file);
     if (a->err != 0 || a->len != m->st.size) {    /* changed under us */
         builtin(cx, m);
         return PL_DONE;
     }
-    serve_cache_put(cx, &m->conn.refs, PAGE, &m->st, a->data, a->len, false);
+    serve_cache_put(cx, &m->conn.refs, PAGE, &m->st, a->data, a->len, NULL);
     answer(cx, m, a->data, a->len);
     return PL_DONE;
 }
@@ -88,7 +82,7 @@ static pl_verdict on_page_opened(pl_ctx *cx, void *mem, const pl_answer *a)
     page_mem *m = mem;
     if (a->err != 0 || a->st.type != PL_FT_FILE) {
         if (a->err == 0)
-            close_file(cx, a->fd);
+            serve_close_file(cx, a->fd);
         builtin(cx, m);
         return PL_DONE;
     }
@@ -104,7 +98,7 @@ static pl_verdict on_page_opened(pl_ctx *cx, void *mem, const pl_answer *a)
     serve_write(cx, &m->conn, buf, n);
     log_it(cx, m, a->st.size);
     if (m->method == PL_HTTP_HEAD) {
-        close_file(cx, a->fd);
+        serve_close_file(cx, a->fd);
     } else {
         pl_cmd send = pl_cmd_sendfile(m->conn.fd, a->fd, 0, a->st.size);
         send.after_ms = serve_cfg_of(cx, &m->conn.refs)->send_timeout_ms;

@@ -6,7 +6,8 @@
  *   Content-Length: 100\r\n              once, digits; on every response but 304
  *   Content-Range: bytes 0-99/5000\r\n   token ":" value, no control bytes
  *   \r\n
- *   <exactly Content-Length bytes; none for HEAD or 304>
+ *   <exactly Content-Length bytes; none for HEAD or 304; a 408 to a HEAD
+ *    has them or not: the server knows the method once "HEAD " is in>
  *
  * Each whole response answers the oldest unanswered request and is checked
  * against it (sim_http_check.c). When the server closes, what was left
@@ -130,6 +131,21 @@ static int parse_head(sim_world *w, sim_hclient *c, sim_hresp *r)
     return 1;
 }
 
+/* A whole response with body bytes of content: check it against q, drop it. */
+static void answered(sim_world *w, sim_hclient *c, sim_hreq *q, const sim_hresp *r,
+                     uint64_t body)
+{
+    sim_http_check(w, c, q, r, c->in + r->head_len);
+    size_t used = r->head_len + (size_t)body;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+    q->status = r->status;
+    q->done_at = w->now;
+    c->closing = r->close;
+    c->answered++;
+    w->st.responses++;
+}
+
 void sim_http_take(sim_world *w, sim_hclient *c)
 {
     while (!c->bad && c->in_len > 0) {
@@ -147,7 +163,9 @@ void sim_http_take(sim_world *w, sim_hclient *c)
             sim_http_violation(w, c, "a %d without Content-Length", r.status);
             return;
         }
-        /* A 408 cuts a head short: the server cannot know it was a HEAD. */
+        /* A 408 cuts a head short: whether the server knew it was a HEAD
+         * (and sent no page) depends on the bytes it had; the client cannot
+         * tell, so that 408 may also end bare at the close (sim_http_eof). */
         uint64_t body = (q->head && r.status != 408) || r.status == 304 ? 0 : r.len;
         if (body > (1ull << 32)) {
             sim_http_violation(w, c, "Content-Length %llu", (unsigned long long)body);
@@ -155,22 +173,25 @@ void sim_http_take(sim_world *w, sim_hclient *c)
         }
         if (c->in_len < r.head_len + body)
             return;                     /* the rest is on its way */
-        sim_http_check(w, c, q, &r, c->in + r.head_len);
-        size_t used = r.head_len + (size_t)body;
-        memmove(c->in, c->in + used, c->in_len - used);
-        c->in_len -= used;
-        q->status = r.status;
-        q->done_at = w->now;
-        c->closing = r.close;
-        c->answered++;
-        w->st.responses++;
+        answered(w, c, q, &r, body);
     }
+}
+
+/* At the close: a 408 to a HEAD with no page after its head is whole. */
+static void bare_408(sim_world *w, sim_hclient *c)
+{
+    sim_hresp r;
+    if (c->bad || c->answered >= c->nreq || !c->req[c->answered].head ||
+        parse_head(w, c, &r) <= 0 || r.status != 408 || c->in_len != r.head_len)
+        return;
+    answered(w, c, &c->req[c->answered], &r, 0);
 }
 
 /* The server closed: at once after Connection: close, or after an idle wait;
  * else it must not have left a request unanswered that it had whole in time. */
 void sim_http_eof(sim_world *w, sim_hclient *c)
 {
+    bare_408(w, c);
     uint64_t last = c->answered > 0 ? c->req[c->answered - 1].done_at : 0;
     if (!c->bad && c->closing && w->now > last + CLOSE_MS)
         sim_http_violation(w, c, "EOF %llu ms after Connection: close",

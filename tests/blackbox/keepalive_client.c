@@ -1,8 +1,10 @@
 /* keepalive_client.c — one keep-alive connection, one request at a time.
  *
- *   keepalive_client HOST PORT PATH
+ *   keepalive_client HOST PORT PATH [HEADER]
  *
- * Connects once, then reads commands from stdin, one per line:
+ * HEADER, when given, is one more header line on every request (such as
+ * "Accept-Encoding: br, gzip"). Connects once, then reads commands from
+ * stdin, one per line:
  *   N         send N requests `GET PATH` one after the other on the same
  *             connection, each only after the whole previous response (framed
  *             by Content-Length) came back; prints "done N OK" (OK: responses
@@ -106,8 +108,8 @@ static long requests(int fd, long n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: keepalive_client HOST PORT PATH\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: keepalive_client HOST PORT PATH [HEADER]\n");
         return 2;
     }
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
@@ -115,7 +117,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "keepalive_client: bad address %s\n", argv[1]);
         return 2;
     }
-    req_len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", argv[3]);
+    req_len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\n%s%s\r\n",
+                       argv[3], argc == 5 ? argv[4] : "", argc == 5 ? "\r\n" : "");
     if (req_len <= 0 || (size_t)req_len >= sizeof req)
         return 2;
     int fd = dial(&sa);

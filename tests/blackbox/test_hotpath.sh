@@ -21,12 +21,17 @@
 #   (d) a 64 KiB file, kept open by the server: 500 requests make no open, stat or
 #       close, and on epoll one receive, two sends (head, sendfile), one epoll_wait
 #       each; the file changed on disk is served new within 3 s, and once deleted it
-#       is a 404 and the server no longer holds it open.
+#       is a 404 and the server no longer holds it open;
+#   (e) precompressed sidecars come from the cache too: with `Accept-Encoding: br, gzip`,
+#       500 requests for a small file with a .br sidecar (answered with it) and 500
+#       for one without any make no open (at most 25 each: the caches check files
+#       again every second or two) and allocate nothing (at most 20), and on epoll
+#       take one receive and one send each.
 # (a) and (c) are skipped for sanitizer builds (their allocator cannot be interposed,
 # their redzones are not the server's memory), (b) when strace is missing or cannot
 # attach. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
 # exits 1 when any check failed. Every step is bounded by `timeout`; servers are
-# stopped on exit. About 15 s.
+# stopped on exit. About 20 s.
 set -u
 
 BUILD=${1:-build}
@@ -81,6 +86,10 @@ SITE=$TMP/site
 mkdir -p "$SITE"
 head -c 849 /dev/zero | tr '\0' 'x' >"$SITE/small.html"
 head -c 65536 /dev/zero | tr '\0' 'y' >"$SITE/big.bin"
+head -c 3000 /dev/zero | tr '\0' 's' >"$SITE/side.js"
+head -c 300 /dev/zero | tr '\0' 'b' >"$SITE/side.js.br"     # not brotli: never decoded
+head -c 3000 /dev/zero | tr '\0' 'p' >"$SITE/bare.js"       # no sidecar at all
+AE='Accept-Encoding: br, gzip'
 
 # start_server BACKEND: counting allocations unless sanitized; sets SRV_PID and PORT
 # (empty when the server did not start: its stderr is in TMP/server.err).
@@ -275,6 +284,50 @@ check_open_files() {    # (d), with the client on /big.bin
     check "$b (d): deleted, it is a 404 (got $code)" [ "$code" = 404 ]
     check "$b (d): and no longer held open ($held_after descriptors)" [ "$held_after" -eq 0 ]
     head -c 65536 /dev/zero | tr '\0' 'y' >"$SITE/big.bin"
+head -c 3000 /dev/zero | tr '\0' 's' >"$SITE/side.js"
+head -c 300 /dev/zero | tr '\0' 'b' >"$SITE/side.js.br"     # not brotli: never decoded
+head -c 3000 /dev/zero | tr '\0' 'p' >"$SITE/bare.js"       # no sidecar at all
+AE='Accept-Encoding: br, gzip'
+}
+
+check_sidecar() {       # (e) B PATH WHAT, with the client on PATH sending Accept-Encoding
+    local b=$1 path=$2 what=$3 n=500 m0 m1 got
+    got=$(curl -s -H "$AE" -o "$TMP/side.body" -w '%{http_code} %header{content-encoding}' \
+        "http://127.0.0.1:$PORT$path")
+    if [ "$path" = /side.js ]; then
+        check "$b (e): $what gets it with Content-Encoding: br (got '$got')" \
+            eval '[ "$got" = "200 br" ] && cmp -s "$TMP/side.body" "$SITE/side.js.br"'
+    else
+        check "$b (e): $what gets the file itself (got '$got')" \
+            eval '[ "$got" = "200 " ] && cmp -s "$TMP/side.body" "$SITE/bare.js"'
+    fi
+    ask 20
+    if [ "$REPLY" != "done 20 20" ]; then
+        not_ok "$b (e): 20 requests for $what (got '$REPLY')"
+        return
+    fi
+    if [ "$SANITIZED" = 1 ]; then
+        skip "$b (e): allocations for $what (a sanitizer's allocator cannot be counted)"
+    else
+        m0=$(mallocs)
+        ask "$n"
+        m1=$(mallocs)
+        if [ "$REPLY" != "done $n $n" ] || [ -z "$m0" ] || [ -z "$m1" ]; then
+            not_ok "$b (e): $n requests for $what counted (reply '$REPLY', mallocs '$m0' -> '$m1')"
+        else
+            check "$b (e): $n requests for $what allocate $((m1 - m0)) times (at most 20)" \
+                [ $((m1 - m0)) -le 20 ]
+        fi
+    fi
+    strace_requests "$b" "$n" || return
+    within "$b (e): no open per request for $what" \
+        "$(calls "$TMP/strace" open openat openat2)" 0 $((n / 20)) "$n"
+    if [ "$b" = epoll ]; then
+        within "$b (e): one receive per request for $what" \
+            "$(calls "$TMP/strace" recvfrom recvmsg read)" "$n" $((n + 5)) "$n"
+        within "$b (e): one send per request for $what" \
+            "$(calls "$TMP/strace" sendto sendmsg write writev sendfile)" "$n" $((n + 5)) "$n"
+    fi
 }
 
 for backend in epoll uring; do
@@ -308,6 +361,13 @@ for backend in epoll uring; do
     check_open_files "$backend"
     exec {CLI[1]}>&-
     wait "$CLIENT_PID" 2>/dev/null
+    for side in "/side.js:a file with a .br sidecar" "/bare.js:a file without sidecars"; do
+        coproc CLI { timeout 60 "$CLIENT" 127.0.0.1 "$PORT" "${side%%:*}" "$AE" 2>&1; }
+        CLIENT_PID=$CLI_PID
+        check_sidecar "$backend" "${side%%:*}" "${side#*:}"
+        exec {CLI[1]}>&-
+        wait "$CLIENT_PID" 2>/dev/null
+    done
     CLIENT_PID=""
     stop_server "$backend"
 done

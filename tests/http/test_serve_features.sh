@@ -87,6 +87,12 @@ printf 'var stale = "new";\n' >stale.js
 printf 'stale sidecar bytes' >stale.js.gz
 touch -d '2020-01-01 00:00:00 UTC' stale.js.gz          # older than stale.js: ignored
 printf 'no sidecars here\n' >plain.txt
+for f in swap gone newer; do                                 # changed while the server runs
+    printf 'var %s = "the file";\n' "$f" >"$f.js"
+    printf 'first %s sidecar' "$f" >"$f.js.$([ "$f" = gone ] && echo gz || echo br)"
+done
+head -c 30000 /dev/zero | tr '\0' 'w' >bigswap.js                # over 16 KiB, and so is
+head -c 20000 /dev/zero | tr '\0' 'g' >bigswap.js.gz             # its sidecar: kept open
 head -c 100000 /dev/urandom | od -An -tx1 >big.js             # over the cache's 16 KiB
 gzip -k -1 -n big.js
 printf 'not really gzip' >data.tar.gz
@@ -435,6 +441,42 @@ cmp -s "$R/c-pipe.7" "$SITE/plain.txt" || ok_pipe=false
 check "cache: alternating on one keep-alive connection, pipelined ($(awk '{ printf "%s:%s ", $2, $3 }' "$R/c-pipe.list"))" \
     $ok_pipe
 
+# The caches keep sidecars too (and what is known of a file's sidecars); a check
+# every second or two sees them replaced, deleted, or made stale by a newer file.
+for w in swap:/swap.js gone:/gone.js newer:/newer.js big:/bigswap.js; do
+    enc "w-${w%%:*}" "$P" "${w#*:}" 'br, gzip'
+    cp "$R/w-${w%%:*}.b" "$R/w-${w%%:*}.first"
+    enc "w-${w%%:*}" "$P" "${w#*:}" 'br, gzip'          # again: from the caches now
+done
+check "sidecars, cached: the first bytes, twice" \
+    eval 'cmp -s "$R/w-swap.b" "$SITE/swap.js.br" && cmp -s "$R/w-swap.first" "$SITE/swap.js.br" &&
+          cmp -s "$R/w-gone.b" "$SITE/gone.js.gz" && cmp -s "$R/w-newer.b" "$SITE/newer.js.br" &&
+          cmp -s "$R/w-big.b" "$SITE/bigswap.js.gz" && cmp -s "$R/w-big.first" "$SITE/bigswap.js.gz"'
+e_swap=$(hval "$R/w-swap.h" ETag)
+printf 'second swap sidecar, longer' >"$TMP/swap.new" && mv "$TMP/swap.new" "$SITE/swap.js.br"
+rm -f "$SITE/gone.js.gz"
+printf 'var newer = "changed after its sidecar";\n' >"$SITE/newer.js"
+head -c 25000 /dev/zero | tr '\0' 'h' >"$SITE/bigswap.js.gz"
+sleep 2.2
+enc w-swap2 "$P" /swap.js 'br, gzip'
+check "sidecar replaced (newer, other bytes): the new bytes within 3 s, a new ETag ('$(hval "$R/w-swap2.h" Content-Encoding)')" \
+    eval '[ "$(hval "$R/w-swap2.h" Content-Encoding)" = br ] && cmp -s "$R/w-swap2.b" "$SITE/swap.js.br" &&
+          [ "$(hval "$R/w-swap2.h" ETag)" != "$e_swap" ]'
+enc w-gone2 "$P" /gone.js 'gzip, br'
+check "sidecar deleted: the file itself within 3 s, no Vary ('$(hval "$R/w-gone2.h" Content-Encoding)')" \
+    eval '[ -z "$(hval "$R/w-gone2.h" Content-Encoding)" ] && [ -z "$(hval "$R/w-gone2.h" Vary)" ] &&
+          cmp -s "$R/w-gone2.b" "$SITE/gone.js"'
+enc w-newer2 "$P" /newer.js 'br, gzip'
+check "file changed after its sidecar was cached: the sidecar, now older, is ignored ('$(hval "$R/w-newer2.h" Content-Encoding)')" \
+    eval '[ -z "$(hval "$R/w-newer2.h" Content-Encoding)" ] && cmp -s "$R/w-newer2.b" "$SITE/newer.js"'
+enc w-big2 "$P" /bigswap.js gzip
+check "a large sidecar kept open, replaced: the new bytes within 3 s ($(size_of "$R/w-big2.b") bytes)" \
+    eval '[ "$(hval "$R/w-big2.h" Content-Encoding)" = gzip ] && cmp -s "$R/w-big2.b" "$SITE/bigswap.js.gz"'
+enc w-big3 "$P" /bigswap.js 'identity'
+check "and the large file itself, for a client that takes no encoding, with Vary" \
+    eval '[ -z "$(hval "$R/w-big3.h" Content-Encoding)" ] && cmp -s "$R/w-big3.b" "$SITE/bigswap.js" &&
+          [ "$(hval "$R/w-big3.h" Vary)" = Accept-Encoding ]'
+
 check "main server: nothing on stderr" [ ! -s "$TMP/main.err" ]
 stop_server "$MAIN"
 check "main server: SIGTERM, exit 0 (got $STOP_RC)" [ "$STOP_RC" -eq 0 ]
@@ -448,6 +490,45 @@ if serve nolist "$SITE"; then
     stop_server "$SRV_PID"
 else
     not_ok "pluto serve DIR starts"
+fi
+
+# ---- error responses to HEAD ---------------------------------------------------------------
+# RFC 9110 section 9.3.2: a response to HEAD has no content, errors included. The
+# method is known once "HEAD " is in, even when the head (or its request line) never
+# ends; before that (the 408 for "HEA"), the error page is sent.
+if serve ht "$SITE" --header-timeout 500ms; then
+    H=$SRV_PORT
+    # errhead NAME STATUS BODY(yes|no) WHAT <BYTES: one raw exchange, checked
+    errhead() {
+        local name=$1 want=$2 body=$3 what=$4 got len cl
+        rawq "$name" "$H" --timeout 4
+        got=$(status_of "$R/$name.out") len=$(body_len "$R/$name.out")
+        cl=$(hval "$R/$name.out" Content-Length)
+        if [ "$body" = no ]; then
+            check "$what: $want, Content-Length ${cl:-none}, no body (got $got, $len bytes; $(tail -n 1 "$R/$name.err"))" \
+                eval '[ "$got" = "$want" ] && [ "$len" = 0 ] && [ -n "$cl" ] && grep -q "^CLOSED" "$R/$name.err"'
+        else
+            check "$what: $want with its page (got $got, $len bytes of ${cl:-?})" \
+                eval '[ "$got" = "$want" ] && [ "$len" -gt 0 ] && [ "$len" = "$cl" ]'
+        fi
+    }
+    printf 'HEAD /notes.txt HTTP/1.1\r\nHost: x\r\n' |
+        errhead e-408h 408 no "HEAD, request line complete, head not, --header-timeout 500ms"
+    printf 'GET /notes.txt HTTP/1.1\r\nHost: x\r\n' |
+        errhead e-408g 408 yes "GET, the same"
+    printf '\r\nHEAD /notes.t' | errhead e-408p 408 no "HEAD, request line not complete (after an empty line)"
+    printf 'HEA' | errhead e-408u 408 yes "'HEA', the method not known yet"
+    printf 'HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n' |
+        errhead e-400h 400 no "HEAD with two Content-Lengths"
+    printf 'HEAD / HTTP/2.0\r\nHost: x\r\n\r\n' | errhead e-505h 505 no "HEAD with HTTP/2.0"
+    { printf 'HEAD /'; head -c 40000 /dev/zero | tr '\0' a; } | errhead e-414h 414 no "HEAD, request line too long"
+    { printf 'HEAD / HTTP/1.1\r\nX: '; head -c 40000 /dev/zero | tr '\0' a; } |
+        errhead e-431h 431 no "HEAD, head too large"
+    printf 'HEAD /%%2e%%2e/x HTTP/1.1\r\nHost: x\r\n\r\n' | errhead e-400p 400 no "HEAD with a bad path"
+    check "--header-timeout server: nothing on stderr" [ ! -s "$TMP/ht.err" ]
+    stop_server "$SRV_PID"
+else
+    not_ok "pluto serve DIR --header-timeout 500ms starts"
 fi
 
 # ---- --spa -------------------------------------------------------------------------------
