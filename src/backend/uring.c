@@ -44,11 +44,12 @@ static void *ur_create(pl_rt *rt, const pl_run_opts *o)
 static void ur_destroy(void *b)
 {
     ur *e = b;
-    for (int fd = 0; fd < e->nfds; fd++) {
+    for (int fd = 0; fd < e->nfds; fd++)
         if (e->rt && pl__fdq_is_open(e->rt, fd))
             close(fd);
-        free(e->fds[fd].stash);
-    }
+    for (uint32_t i = 0; i < e->nstashes; i++)
+        free(e->stashes[i].buf);
+    free(e->stashes);
     for (ur_lst *l = e->listeners, *next; l != NULL; l = next) {
         next = l->next;
         for (uint32_t i = 0; i < l->npend; i++)
@@ -122,14 +123,19 @@ static void ur_deadline(void *b, pl__task *t, uint64_t ms)
         ur_timer_at(e, t, (uint64_t)ur_now_ms() + ms);
 }
 
-static void complete(ur *e, ur_op *op, int res, unsigned flags)
+static void complete(ur *e, uint64_t ud, int res, unsigned flags)
 {
-    if (!(flags & IORING_CQE_F_MORE)) {
-        op->armed = false;              /* the kernel is done with it */
-        e->inflight--;
+    bool last = !(flags & IORING_CQE_F_MORE);
+    if (last)
+        e->inflight--;                  /* the kernel is done with it */
+    if (ud & 1) {                       /* a descriptor's receive (UR_RECV_UD) */
+        ur_recv_cqe(e, ud, res, flags);
+        return;
     }
+    ur_op *op = (ur_op *)(uintptr_t)ud;
+    if (last)
+        op->armed = false;
     switch (op->kind) {
-    case UR_RECV: ur_recv_cqe(e, op, res, flags); return;
     case UR_SEND: ur_send_cqe(e, op, res); return;
     case UR_POLLOUT: ur_pollout_cqe(e, op, res); return;
     case UR_ACCEPT: ur_accept_cqe(e, op, res, flags); return;
@@ -143,14 +149,17 @@ static void complete(ur *e, ur_op *op, int res, unsigned flags)
  * cancel may enter the kernel, which may add completions meanwhile. */
 static void reap(ur *e)
 {
+    ur_buf_turn(e);
     struct io_uring_cqe *cqe;
     while (!pl__exiting(e->rt) && io_uring_peek_cqe(&e->ring, &cqe) == 0) {
         uint64_t ud = cqe->user_data;
         int res = cqe->res;
         unsigned flags = cqe->flags;
         io_uring_cqe_seen(&e->ring, cqe);
-        if (ud != 0)                    /* 0: a cancel request's own completion */
-            complete(e, (ur_op *)(uintptr_t)ud, res, flags);
+        if (ud != 0)
+            complete(e, ud, res, flags);
+        else if (flags & IORING_CQE_F_BUFFER)   /* 0: a cancel's own completion, or */
+            ur_buf_recycle(e, flags >> IORING_CQE_BUFFER_SHIFT);  /* the setup's probe */
     }
 }
 

@@ -1,10 +1,13 @@
 /* uring.h — the io_uring backend's state, shared by its files.
  *
  * Commands become submissions and completions become answers. Every request
- * in the kernel is a ur_op, and its user_data is the op's address. An op
- * outlives its task when it must: cancelling a task clears op->t, so later
- * completions are dropped, and the op (and anything the kernel may still
- * touch) is freed only at its last completion.
+ * in the kernel is a ur_op, and its user_data is the op's address, except a
+ * descriptor's receive: there is one per connection, held as long as the
+ * connection, so it lives in the descriptor's ur_fd and its user_data names
+ * the descriptor (UR_RECV_UD). An op outlives its task when it must:
+ * cancelling a task clears op->t, so later completions are dropped, and the
+ * op (and anything the kernel may still touch) is freed only at its last
+ * completion.
  */
 #ifndef PLUTO_BACKEND_URING_H
 #define PLUTO_BACKEND_URING_H
@@ -16,8 +19,7 @@
 #include <sys/socket.h>
 
 typedef enum ur_kind {
-    UR_RECV = 1,        /* multishot receive into the buffer ring */
-    UR_SEND,            /* a SEND task's bytes (resubmitted after a short write) */
+    UR_SEND = 1,        /* a SEND task's bytes (resubmitted after a short write) */
     UR_POLLOUT,         /* SENDFILE or a file SEND: wait until the socket takes more */
     UR_ACCEPT,          /* multishot accept */
     UR_CONNECT,
@@ -33,21 +35,44 @@ typedef struct ur_op {
     uint8_t kind;           /* ur_kind */
     bool armed;             /* in the kernel, or in the submission queue */
     bool cancelling;        /* an asynchronous cancel is on its way */
-    bool orphan;            /* RECV: its descriptor was closed; drop what comes */
 } ur_op;
 
 /* What the backend holds for one descriptor: its receiving, and whether it
- * is a socket. Reset when the descriptor is closed. */
+ * is a socket. Reset when the descriptor is closed. Every idle connection
+ * holds one, so it is kept to 16 bytes: its multishot receive is these
+ * flags, not an op, and bytes stashed with no receiver to take them (rare)
+ * are in a side table. */
 typedef struct ur_fd {
     pl__task *reader;       /* the RECV task */
-    ur_op *rop;             /* the multishot receive armed on it */
-    uint8_t *stash;         /* bytes that came with no receiver to take them */
-    uint32_t stash_len, stash_cap;
-    int end_err;            /* with ended: 0 (end of stream) or a negative errno */
-    bool ended;             /* end of stream or an error came (after the stash) */
-    bool paused;            /* held back by flow control (on the paused list) */
-    bool notsock;           /* sends are plain writes (a file, a pipe) */
+    uint32_t stash;         /* 0, or 1 + its index in e->stashes */
+    uint16_t gen;           /* bumped at each reset: completions of an older receive
+                             * on this number carry an older one and are dropped */
+    uint8_t end_errno;      /* with ended: 0 (end of stream) or the error */
+    bool ended : 1;         /* end of stream or an error came (after the stash) */
+    bool paused : 1;        /* held back by flow control (on the paused list) */
+    bool notsock : 1;       /* sends are plain writes (a file, a pipe) */
+    bool armed : 1;         /* its multishot receive is in the kernel or the queue */
+    bool cancelling : 1;    /* an asynchronous cancel of that receive is on its way */
 } ur_fd;
+_Static_assert(sizeof(ur_fd) == 16, "ur_fd is per descriptor: keep it small");
+
+/* A receive's user_data: odd (an op's address is even), then its descriptor's
+ * gen and number. */
+#define UR_RECV_UD(fd, gen) \
+    (((uint64_t)(uint32_t)(fd) << 32) | ((uint64_t)(uint16_t)(gen) << 1) | 1u)
+
+/* Bytes a receive brought while the descriptor had no receiver. */
+typedef struct ur_stash {
+    uint8_t *buf;           /* NULL when the slot is free */
+    uint32_t len, cap;      /* a free slot: len is the next free slot + 1 */
+} ur_stash;
+
+/* The buffer ring: UR_NBUFS buffers of UR_BUFSZ bytes, group UR_BGID. */
+enum { UR_NBUFS = 256, UR_BUFSZ = 16 * 1024, UR_BGID = 7, UR_RBUF = 64 * 1024 };
+enum { UR_BUFS_MIN = 32, UR_BUFS_STEP = 8 };  /* the ring's fill at first; buffers a
+                                                 * turn may add to it (uring_setup.c) */
+enum { UR_RECV_CAP = 64 * 1024 };      /* bytes a multishot receive takes, then re-arms */
+enum { UR_OPS_CHUNK = 256 };            /* ops allocated together */
 
 /* A listener: its multishot accept and the clients accepted while no
  * descriptor slot was free (given out, in order, as slots free up). */
@@ -67,8 +92,16 @@ typedef struct ur {
     struct io_uring_buf_ring *br;      /* provided buffers for receives */
     uint8_t *bufs;
     size_t br_bytes;
+    uint16_t bstack[UR_NBUFS];         /* buffers out of the ring and free; top: next in */
+    uint16_t nbstack;
+    uint16_t bring;                    /* buffers in the ring (given, not yet come back) */
+    uint16_t bwant;                    /* how many the ring is kept at */
+    uint16_t bgrow;                    /* how many more this turn may add to bwant */
     ur_fd *fds;
     int nfds;
+    ur_stash *stashes;
+    uint32_t nstashes, capstashes;
+    uint32_t stash_free;               /* 0, or 1 + the first free slot */
     ur_op *free_ops;
     void **chunks;                     /* op storage, freed at destroy */
     size_t nchunks;
@@ -93,11 +126,6 @@ typedef struct ur {
     bool recv_cap;                     /* the kernel ends a receive after a byte cap */
 } ur;
 
-/* The buffer ring: UR_NBUFS buffers of UR_BUFSZ bytes, group UR_BGID. */
-enum { UR_NBUFS = 256, UR_BUFSZ = 16 * 1024, UR_BGID = 7, UR_RBUF = 64 * 1024 };
-enum { UR_RECV_CAP = 64 * 1024 };      /* bytes a multishot receive takes, then re-arms */
-enum { UR_OPS_CHUNK = 256 };            /* ops allocated together */
-
 /* Task scratch fields used by this backend. */
 #define UR_DEADLINE(t) ((t)->bk[0])     /* heap: ms, monotonic */
 #define UR_HEAPIDX(t) ((t)->bk32[2])
@@ -117,17 +145,21 @@ void ur_cancel_sync(ur *e, ur_op *op);
 void ur_imm_push(ur *e, pl__task *t);
 void ur_imm_remove(ur *e, pl__task *t);
 void ur_deliver(ur *e, pl__task *t, pl_answer *a);
+void ur_stash_add(ur *e, ur_fd *f, const uint8_t *data, size_t len);
+uint8_t *ur_stash_take(ur *e, ur_fd *f, size_t *len);
 
 /* uring_setup.c */
 int ur_ring_init(ur *e, char *why, size_t why_len);
 void ur_ring_deinit(ur *e);
 void ur_buf_recycle(ur *e, unsigned bid);
+void ur_buf_dry(ur *e);
+void ur_buf_turn(ur *e);
 
 /* uring_recv.c */
 void ur_recv_submit(ur *e, pl__task *t);
 void ur_recv_cancel(ur *e, pl__task *t);
 void ur_recv_flush(ur *e, pl__task *t);
-void ur_recv_cqe(ur *e, ur_op *op, int res, unsigned flags);
+void ur_recv_cqe(ur *e, uint64_t ud, int res, unsigned flags);
 void ur_recv_timeout(ur *e, pl__task *t);
 void ur_recv_resume(ur *e);
 void ur_recv_close(ur *e, int fd);

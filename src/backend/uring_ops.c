@@ -1,11 +1,13 @@
 /* uring_ops.c — the io_uring backend's bookkeeping: ops (one per request in
  * the kernel, pooled, freed only at their last completion), submission
- * entries, cancelling, the immediate list and the descriptor table.
+ * entries, cancelling, the immediate list, the descriptor table and its
+ * stashes.
  */
 #include "backend/uring.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int64_t ur_now_ms(void)
@@ -145,4 +147,57 @@ void ur_deliver(ur *e, pl__task *t, pl_answer *a)
 {
     e->delivered++;
     pl__deliver(e->rt, t, a);
+}
+
+/* ---- stashes: a side table, since few descriptors ever have one -------- */
+
+static ur_stash *stash_of(ur *e, const ur_fd *f)
+{
+    return f->stash != 0 ? &e->stashes[f->stash - 1] : NULL;
+}
+
+static ur_stash *stash_new(ur *e, ur_fd *f)
+{
+    uint32_t i;
+    if (e->stash_free != 0) {
+        i = e->stash_free - 1;
+        e->stash_free = e->stashes[i].len;
+    } else {
+        if (e->nstashes == e->capstashes) {
+            e->capstashes = e->capstashes ? e->capstashes * 2 : 16;
+            e->stashes = realloc(e->stashes, e->capstashes * sizeof *e->stashes);
+            PL_ASSERT(e->stashes != NULL);
+        }
+        i = e->nstashes++;
+    }
+    e->stashes[i] = (ur_stash){ 0 };
+    f->stash = i + 1;
+    return &e->stashes[i];
+}
+
+/* The stash's bytes leave with the caller (to free); its slot is free again. */
+uint8_t *ur_stash_take(ur *e, ur_fd *f, size_t *len)
+{
+    ur_stash *s = stash_of(e, f);
+    uint8_t *buf = s->buf;
+    *len = s->len;
+    *s = (ur_stash){ .len = e->stash_free };
+    e->stash_free = f->stash;
+    f->stash = 0;
+    return buf;
+}
+
+void ur_stash_add(ur *e, ur_fd *f, const uint8_t *data, size_t len)
+{
+    ur_stash *s = f->stash != 0 ? stash_of(e, f) : stash_new(e, f);
+    if (s->len + len > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + len)
+            cap *= 2;
+        s->buf = realloc(s->buf, cap);
+        PL_ASSERT(s->buf != NULL);
+        s->cap = (uint32_t)cap;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len += (uint32_t)len;
 }

@@ -19,12 +19,31 @@
  * setup), a receive ends after UR_RECV_CAP bytes and is re-armed only if
  * flow control allows, so at most that much passes the mark; elsewhere the
  * ring bounds it.
+ *
+ * The receive is no ur_op: the descriptor's ur_fd says it is armed, and its
+ * user_data is the descriptor's number and gen. Closing a descriptor bumps
+ * gen, so what a receive cancelled at the close still brings is told from
+ * the next descriptor's with that number, and dropped. (gen has 16 bits: the
+ * cancel ends the old receive in the next loop turn, long before the number
+ * could be reused 65,536 times.)
  */
 #include "backend/uring.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Ask the kernel to end the descriptor's receive; its last completion
+ * still comes. */
+static void recv_cancel(ur *e, int fd, ur_fd *f)
+{
+    if (!f->armed || f->cancelling)
+        return;
+    f->cancelling = true;
+    struct io_uring_sqe *sqe = ur_sqe(e);
+    io_uring_prep_cancel64(sqe, UR_RECV_UD(fd, f->gen), 0);
+    io_uring_sqe_set_data64(sqe, 0);
+}
 
 static void pause_fd(ur *e, int fd, ur_fd *f)
 {
@@ -37,8 +56,7 @@ static void pause_fd(ur *e, int fd, ur_fd *f)
         PL_ASSERT(e->paused != NULL);
     }
     e->paused[e->npaused++] = fd;
-    if (f->rop != NULL)
-        ur_cancel_async(e, f->rop);
+    recv_cancel(e, fd, f);
 }
 
 static void unpause(ur *e, int fd, ur_fd *f)
@@ -57,23 +75,25 @@ static void unpause(ur *e, int fd, ur_fd *f)
 /* Arm the descriptor's receive if a receiver waits and nothing holds it back. */
 static void arm(ur *e, int fd, ur_fd *f)
 {
-    if (f->reader == NULL || f->rop != NULL || f->ended || f->paused ||
-        f->reader->bk_listed)
+    if (f->reader == NULL || f->armed || f->ended || f->paused || f->reader->bk_listed)
         return;
     if (!pl__may_recv(e->rt, fd)) {
         pause_fd(e, fd, f);
         return;
     }
-    ur_op *op = ur_op_new(e, NULL, UR_RECV, fd);
     struct io_uring_sqe *sqe = ur_sqe(e);
     io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
     if (e->recv_cap)
         sqe->file_index = UR_RECV_CAP;  /* newer kernels: optlen, bytes until it ends */
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = UR_BGID;
-    ur_arm(e, op, sqe);
-    f->rop = op;
+    io_uring_sqe_set_data64(sqe, UR_RECV_UD(fd, f->gen));
+    f->armed = true;
+    f->cancelling = false;
+    e->inflight++;
 }
+
+/* ---- receivers ----------------------------------------------------------- */
 
 void ur_recv_submit(ur *e, pl__task *t)
 {
@@ -82,7 +102,7 @@ void ur_recv_submit(ur *e, pl__task *t)
     f->reader = t;
     if (f->paused && pl__may_recv(e->rt, t->cmd.fd))
         unpause(e, t->cmd.fd, f);       /* the queue drained while nobody received */
-    if (f->stash_len > 0 || f->ended)
+    if (f->stash != 0 || f->ended)
         ur_imm_push(e, t);              /* what came before it: at the next poll */
     else
         arm(e, t->cmd.fd, f);
@@ -103,7 +123,7 @@ static void deliver_end(ur *e, ur_fd *f)
     pl__task *t = f->reader;
     f->reader = NULL;
     ur_timer_remove(e, t);
-    pl_answer a = { .kind = PL_ANS_DATA, .err = f->end_err, .data = e->rbuf, .len = 0 };
+    pl_answer a = { .kind = PL_ANS_DATA, .err = -(int)f->end_errno, .data = e->rbuf, .len = 0 };
     ur_deliver(e, t, &a);
 }
 
@@ -123,11 +143,9 @@ void ur_recv_flush(ur *e, pl__task *t)
     ur_fd *f = ur_fd_get(e, fd);
     if (f->reader != t)
         return;
-    if (f->stash_len > 0) {
-        uint8_t *s = f->stash;          /* taken first: the next receiver must not see it */
-        size_t n = f->stash_len;
-        f->stash = NULL;
-        f->stash_len = f->stash_cap = 0;
+    if (f->stash != 0) {
+        size_t n;
+        uint8_t *s = ur_stash_take(e, f, &n);   /* first: the next receiver must not see it */
         deliver_data(e, fd, f, s, n);
         free(s);
         f = ur_fd_get(e, fd);
@@ -138,51 +156,41 @@ void ur_recv_flush(ur *e, pl__task *t)
         arm(e, fd, f);
 }
 
-static void stash(ur_fd *f, const uint8_t *data, size_t len)
-{
-    if (f->stash_len + len > f->stash_cap) {
-        size_t cap = f->stash_cap ? f->stash_cap : 4096;
-        while (cap < f->stash_len + len)
-            cap *= 2;
-        f->stash = realloc(f->stash, cap);
-        PL_ASSERT(f->stash != NULL);
-        f->stash_cap = (uint32_t)cap;
-    }
-    memcpy(f->stash + f->stash_len, data, len);
-    f->stash_len += (uint32_t)len;
-}
-
 static void on_data(ur *e, int fd, ur_fd *f, const uint8_t *data, size_t len)
 {
-    if (f->reader != NULL && f->stash_len == 0 && !f->reader->bk_listed) {
+    if (f->reader != NULL && f->stash == 0 && !f->reader->bk_listed) {
         deliver_data(e, fd, f, data, len);
         return;
     }
-    stash(f, data, len);                /* behind older bytes, or nobody to take it */
-    if (f->reader == NULL && f->rop != NULL)
-        ur_cancel_async(e, f->rop);
+    ur_stash_add(e, f, data, len);      /* behind older bytes, or nobody to take it */
+    if (f->reader == NULL)
+        recv_cancel(e, fd, f);
 }
 
 static void on_end(ur *e, ur_fd *f, int err)
 {
     f->ended = true;
-    f->end_err = err;
-    if (f->reader != NULL && f->stash_len == 0 && !f->reader->bk_listed)
+    f->end_errno = (uint8_t)(-err > 0 && -err < 256 ? -err : err == 0 ? 0 : EIO);
+    if (f->reader != NULL && f->stash == 0 && !f->reader->bk_listed)
         deliver_end(e, f);
 }
 
-void ur_recv_cqe(ur *e, ur_op *op, int res, unsigned flags)
+/* A completion of the receive UR_RECV_UD(fd, gen). One of a receive that an
+ * older descriptor with this number had (gen differs) only gives its buffer
+ * back. */
+void ur_recv_cqe(ur *e, uint64_t ud, int res, unsigned flags)
 {
     bool last = !(flags & IORING_CQE_F_MORE);
     const uint8_t *buf = NULL;
     unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
     if (flags & IORING_CQE_F_BUFFER)
         buf = e->bufs + (size_t)bid * UR_BUFSZ;
-    int fd = op->fd;
-    if (!op->orphan) {
-        ur_fd *f = ur_fd_get(e, fd);
-        if (last && f->rop == op)
-            f->rop = NULL;
+    int fd = (int)(ud >> 32);
+    ur_fd *f = fd < e->nfds ? &e->fds[fd] : NULL;
+    bool mine = f != NULL && f->armed && f->gen == (uint16_t)(ud >> 1);
+    if (mine) {
+        if (last)
+            f->armed = f->cancelling = false;
         if (res > 0 && buf != NULL)
             on_data(e, fd, f, buf, (size_t)res);
         else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED))
@@ -190,12 +198,10 @@ void ur_recv_cqe(ur *e, ur_op *op, int res, unsigned flags)
     }
     if (flags & IORING_CQE_F_BUFFER)
         ur_buf_recycle(e, bid);
-    if (last) {
-        bool orphan = op->orphan;
-        ur_op_free(e, op);
-        if (!orphan)
-            arm(e, fd, ur_fd_get(e, fd));
-    }
+    if (res == -ENOBUFS)
+        ur_buf_dry(e);
+    if (last && mine)
+        arm(e, fd, ur_fd_get(e, fd));
 }
 
 /* The receiver's deadline passed: it ends with -ETIMEDOUT. */
@@ -232,11 +238,12 @@ void ur_recv_resume(ur *e)
 void ur_recv_close(ur *e, int fd)
 {
     ur_fd *f = ur_fd_get(e, fd);
-    if (f->rop != NULL) {
-        f->rop->orphan = true;
-        ur_cancel_async(e, f->rop);
-    }
+    recv_cancel(e, fd, f);
     unpause(e, fd, f);
-    free(f->stash);
-    *f = (ur_fd){ 0 };
+    if (f->stash != 0) {
+        size_t n;
+        free(ur_stash_take(e, f, &n));
+    }
+    uint16_t gen = (uint16_t)(f->gen + 1);
+    *f = (ur_fd){ .gen = gen };
 }

@@ -43,6 +43,31 @@ static int ring_setup(struct io_uring *ring)
     return err;
 }
 
+/* The ring holds only as many buffers as receives need at once (bwant): it
+ * hands them out in order, and each one it hands out is a page at least of
+ * resident memory, so a ring kept full would soon have touched every
+ * buffer (1 MiB for small requests alone) for a load that needs a few
+ * dozen at a time. Buffers that come back go on a stack and the ring is
+ * refilled from its top, so the same few buffers keep turning. A receive
+ * that finds the ring dry (ENOBUFS) is re-armed, its bytes waiting in the
+ * socket meanwhile, and raises bwant by one, by at most UR_BUFS_STEP per
+ * loop turn: a steady load (a hundred busy keep-alive clients) brings the
+ * ring to its size within a few turns, while the odd burst (hundreds of
+ * new clients whose requests all wait at once) is served over a few turns
+ * instead of leaving the whole ring touched. */
+static void bufs_fill(ur *e)
+{
+    int n = 0;
+    while (e->bring < e->bwant && e->nbstack > 0) {
+        unsigned bid = e->bstack[--e->nbstack];
+        io_uring_buf_ring_add(e->br, e->bufs + (size_t)bid * UR_BUFSZ, UR_BUFSZ,
+                              (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUFS), n++);
+        e->bring++;
+    }
+    if (n > 0)
+        io_uring_buf_ring_advance(e->br, n);
+}
+
 static int bufs_init(ur *e)
 {
     e->br_bytes = UR_NBUFS * sizeof(struct io_uring_buf);
@@ -61,20 +86,40 @@ static int bufs_init(ur *e)
         return err;
     }
     io_uring_buf_ring_init(e->br);
-    for (unsigned i = 0; i < UR_NBUFS; i++)
-        io_uring_buf_ring_add(e->br, e->bufs + (size_t)i * UR_BUFSZ, UR_BUFSZ, (unsigned short)i,
-                              io_uring_buf_ring_mask(UR_NBUFS), (int)i);
-    io_uring_buf_ring_advance(e->br, UR_NBUFS);
+    e->nbstack = 0;
+    for (int i = UR_NBUFS - 1; i >= 0; i--)
+        e->bstack[e->nbstack++] = (uint16_t)i;
+    e->bring = 0;
+    e->bwant = UR_BUFS_MIN;
+    bufs_fill(e);
     return 0;
 }
 
-/* A receive is done with buffer bid: give it back to the kernel. */
+/* A receive is done with buffer bid: it goes back on the stack, and the ring
+ * is refilled from the stack's top (bid itself, unless the ring is full). */
 void ur_buf_recycle(ur *e, unsigned bid)
 {
-    PL_ASSERT(bid < UR_NBUFS);
-    io_uring_buf_ring_add(e->br, e->bufs + (size_t)bid * UR_BUFSZ, UR_BUFSZ,
-                          (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUFS), 0);
-    io_uring_buf_ring_advance(e->br, 1);
+    PL_ASSERT(bid < UR_NBUFS && e->bring > 0 && e->nbstack < UR_NBUFS);
+    e->bring--;
+    e->bstack[e->nbstack++] = (uint16_t)bid;
+    bufs_fill(e);
+}
+
+/* A receive found no buffer in the ring: it holds one more from now on, if
+ * this turn may still grow it. */
+void ur_buf_dry(ur *e)
+{
+    if (e->bgrow == 0 || e->bwant >= UR_NBUFS)
+        return;
+    e->bgrow--;
+    e->bwant++;
+    bufs_fill(e);
+}
+
+/* A loop turn starts reaping. */
+void ur_buf_turn(ur *e)
+{
+    e->bgrow = UR_BUFS_STEP;
 }
 
 /* Does the kernel end a multishot receive after a byte cap (sqe->optlen,
@@ -92,7 +137,7 @@ static bool probe_recv_cap(ur *e)
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = UR_BGID;
         sqe->file_index = 1;
-        io_uring_sqe_set_data64(sqe, 1);
+        io_uring_sqe_set_data64(sqe, 0);   /* if it outlived us: ignored by reap */
         struct io_uring_cqe *cqe;
         if (io_uring_submit_and_wait(&e->ring, 1) >= 0 && io_uring_peek_cqe(&e->ring, &cqe) == 0) {
             ok = cqe->res == 1 && !(cqe->flags & IORING_CQE_F_MORE);
