@@ -4,10 +4,16 @@
 # Input, tab-separated: wrk runs (13 fields)
 #   round server workload requests bytes duration_us connect read write status timeout
 #   server_ticks wrk_ms
-# and idle runs (6 fields)
+# idle runs (6 fields)
 #   round server idle_conns held rss_before_kb rss_after_kb
+# the busiest thread of each `workers` run
+#   busiest round server percent_of_the_server's_cpu
+# and bench/instr.sh's rows
+#   instr name(uring|epoll|ceiling) requests total_warmup_only total_with_requests per_request
 # Variables: servers workloads avail ("name:1 name:0") notes ("name=text|...") hz rounds
-#   dur idle_target datadir header
+#   dur idle_target datadir header busy busy_end fallback quota quota_note instr_n
+# Servers: pluto (its default backend), pluto-epoll, the peers nginx lighttpd h2o, and
+# ceiling (bench/ceiling.c, small and pipeline only); pluto-w1/pluto-w2 (`workers`).
 
 function median(key,    n, i, j, t, a) {
     n = cnt[key]
@@ -41,16 +47,30 @@ function fmt(metric, v) {
     if (metric == "gbps") return sprintf("%.2f", v)
     if (metric == "cpu") return sprintf("%.1f", v)
     if (metric == "rss") return commas(v) " B"
+    if (metric == "wrk") return sprintf("%.0f%%", v)
+    if (metric == "cores") return sprintf("%.2f", v)
     return v
 }
 
+function label(s) {
+    if (s == "pluto") return fallback != "" ? "pluto (auto: epoll)" : "pluto (io_uring)"
+    if (s == "pluto-epoll") return "pluto (epoll)"
+    return s
+}
+
+function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "" }
+
 # One table row: label, metric, workload, higher-is-better?
-function row(label, metric, w, higher,    s, i, v, best, bestname, cells, pv, r, note) {
+function row(text, metric, w, higher,    s, i, v, best, bestname, cells, pv, r, note, c, ce) {
     cells = ""
     best = ""
     bestname = ""
     for (i = 1; i <= ns; i++) {
         s = srv[i]
+        if (s == "ceiling" && w != "small" && w != "pipeline") {
+            cells = cells " | —"
+            continue
+        }
         if (!(s in ok) && cnt[metric SUBSEP s SUBSEP w] == 0) {
             cells = cells " | n/a"
             continue
@@ -60,7 +80,7 @@ function row(label, metric, w, higher,    s, i, v, best, bestname, cells, pv, r,
         if (metric == "rss" && v != "" && held_min[s] < idle_target)
             note = " (" commas(held_min[s]) " of " commas(idle_target) " held)"
         cells = cells " | " fmt(metric, v) note
-        if (s == "pluto" || v == "") continue
+        if (!(s in peer) || v == "") continue
         if (best == "" || (higher && v > best) || (!higher && v < best)) {
             best = v
             bestname = s
@@ -70,7 +90,74 @@ function row(label, metric, w, higher,    s, i, v, best, bestname, cells, pv, r,
     pv = median(metric SUBSEP "pluto" SUBSEP w)
     if (pv != "" && best != "" && best > 0)
         r = sprintf("%.2f (%s)", pv / best, bestname)
-    printf "| %s%s | %s |\n", label, cells, r
+    c = ""
+    if (has_ceiling) {
+        c = " | —"
+        ce = median(metric SUBSEP "ceiling" SUBSEP w)
+        if ((metric == "rps" || metric == "cpu") && ce != "") {
+            v = ratio(pv, ce)
+            note = ratio(median(metric SUBSEP "pluto-epoll" SUBSEP w), ce)
+            if (v != "" || note != "")
+                c = " | " (v != "" ? v : "n/a") (note != "" ? " (epoll " note ")" : "")
+        }
+    }
+    printf "| %s%s | %s%s |\n", text, cells, r, c
+}
+
+function workers_section(    a, b, q) {
+    a = "pluto-w1"; b = "pluto-w2"
+    if (cnt["rps" SUBSEP a SUBSEP "workers"] == 0 && cnt["rps" SUBSEP b SUBSEP "workers"] == 0)
+        return
+    q = quota_note == "" ? sprintf("each worker's share capped at %s of a core", quota) \
+        : "no CPU quota"
+    printf "\n## `--workers 2` against `--workers 1`\n\n"
+    printf "| pluto, 849 B file, keep-alive, 100 conns, wrk -t2 | -w 1 | -w 2 | -w 2 / -w 1 |\n"
+    printf "|---|---:|---:|---:|\n"
+    wrow("req/s (" q ")", "rps")
+    wrow("server CPU µs per request", "cpu")
+    wrow("busiest worker's share of the server's CPU", "busiest")
+    if (quota_note == "")
+        wrow(sprintf("server's CPU, in cores (its quota: %.2f, %.2f)", quota, 2 * quota), "cores")
+    else
+        wrow("server's CPU, in cores", "cores")
+    wrow("wrk's CPU, % of one core", "wrk")
+    if (quota_note == "")
+        printf "\nServer and wrk may use every core, but the server's processes are in a cgroup " \
+            "that gets %s of a core per worker (cfs quota, 10 ms period): the client has the " \
+            "rest of the machine, so the ratio measures how pluto scales from one worker to " \
+            "two, not how the 2-core machine is shared (as long as the server reached its quota: " \
+            "below it, other load limited the run). It does not measure what two busy " \
+            "cores would add (contention in the kernel's loopback, caches, memory bandwidth).\n", quota
+    else
+        printf "\n%s: server and wrk shared every core, so -w 2 / -w 1 is bounded by the " \
+            "machine, not a scaling figure; CPU µs per request still compares the two.\n", quota_note
+}
+
+function wrow(text, metric,    va, vb, fa, fb) {
+    va = median(metric SUBSEP "pluto-w1" SUBSEP "workers")
+    vb = median(metric SUBSEP "pluto-w2" SUBSEP "workers")
+    fa = metric == "busiest" ? (va == "" ? "—" : va "%") : fmt(metric, va)
+    fb = metric == "busiest" ? (vb == "" ? "—" : vb "%") : fmt(metric, vb)
+    printf "| %s | %s | %s | %s |\n", text, fa, fb,
+        (metric == "rps" || metric == "cpu") && ratio(vb, va) != "" ? ratio(vb, va) : ""
+}
+
+function instr_section(    i, n, names, cols) {
+    if (ninstr == 0) return
+    printf "\n## Instructions per request\n\n"
+    n = split("uring epoll ceiling", names, " ")
+    split("pluto (io_uring)|pluto (epoll)|ceiling", cols, "|")
+    printf "| callgrind, one connection, one request at a time, 849-byte cached file"
+    for (i = 1; i <= n; i++) printf " | %s", cols[i]
+    printf " |\n|---"
+    for (i = 1; i <= n; i++) printf "|---:"
+    printf "|\n| user-space instructions per request"
+    for (i = 1; i <= n; i++) printf " | %s", (names[i] in instr) ? commas(instr[names[i]]) : "—"
+    printf " |\n\nbench/instr.sh: (a run serving %s more requests than another) minus (that " \
+        "other run), over %s; start-up, the first miss and shutdown cancel out. The count " \
+        "does not change with the machine's load, so a regression on the hot path shows " \
+        "here first. System calls are counted as one instruction each: the kernel's work " \
+        "is not in it.\n", commas(instr_n), commas(instr_n)
 }
 
 BEGIN {
@@ -83,7 +170,13 @@ BEGIN {
     }
     nw = split(workloads, wl, " ")
     for (i = 1; i <= nw; i++) want[wl[i]] = 1
+    peer["nginx"] = peer["lighttpd"] = peer["h2o"] = 1
+    for (i = 1; i <= ns; i++) if (srv[i] == "ceiling") has_ceiling = 1
 }
+
+$1 == "busiest" { add("busiest" SUBSEP $3 SUBSEP "workers", $4); next }
+
+$1 == "instr" { instr[$2] = $6; ninstr++; next }
 
 NF == 13 {
     s = $2; w = $3; req = $4; bytes = $5; d = $6 / 1e6; ticks = $12
@@ -92,6 +185,7 @@ NF == 13 {
     add("gbps" SUBSEP s SUBSEP w, bytes / d / 1073741824)
     add("cpu" SUBSEP s SUBSEP w, ticks * 1e6 / hz / req)
     add("wrk" SUBSEP s SUBSEP w, $13 / 10 / d)   # % of wrk's core
+    add("cores" SUBSEP s SUBSEP w, ticks / hz / d)
     e = $7 + $8 + $9 + $10 + $11
     if (e > 0) {
         errs[s SUBSEP w] += e
@@ -114,17 +208,19 @@ END {
     if (busy != "") printf "%s\n\n", busy
     if (busy_end + 0 >= 10)
         printf "Warning: the machine was %d%% busy right after the run (other processes); figures are noisy.\n\n", busy_end
+    if (fallback != "")
+        printf "pluto's default backend fell back to epoll here (`%s`): its column is not io_uring.\n\n", fallback
     nn = split(notes, nl, "|")
     for (i = 1; i <= nn; i++) {
         if (nl[i] == "") continue
         split(nl[i], kv, "=")
-        printf "%s: not available (%s)\n\n", kv[1], substr(nl[i], length(kv[1]) + 2)
+        printf "%s: not available (%s)\n\n", label(kv[1]), substr(nl[i], length(kv[1]) + 2)
     }
     printf "| workload"
-    for (i = 1; i <= ns; i++) printf " | %s", srv[i]
-    printf " | pluto / best peer |\n|---"
+    for (i = 1; i <= ns; i++) printf " | %s", label(srv[i])
+    printf " | pluto / best peer |%s\n|---", has_ceiling ? " pluto / ceiling |" : ""
     for (i = 1; i <= ns; i++) printf "|---:"
-    printf "|---|\n"
+    printf "|---|%s\n", has_ceiling ? "---|" : ""
     if ("small" in want) {
         row("849 B file, keep-alive, 100 conns: req/s", "rps", "small", 1)
         row("same: server CPU µs per request", "cpu", "small", 0)
@@ -150,10 +246,17 @@ END {
     if ("idle" in want)
         row(commas(idle_target) " idle keep-alive conns: RSS per conn", "rss", "idle", 0)
 
-    printf "\npluto / best peer: pluto's median over the best peer's (named). For req/s and " \
+    printf "\npluto / best peer: pluto's median on its default backend over the best peer's " \
+        "(nginx, lighttpd or h2o, named). For req/s and " \
         "GB/s the best peer is the highest and above 1 means pluto is faster; for CPU µs " \
         "per request and RSS per connection the best peer is the lowest and below 1 means " \
         "pluto uses less. GB/s is wrt 2^30 bytes, as wrk's Transfer/sec.\n"
+    if (has_ceiling)
+        printf "\nceiling: bench/ceiling.c, an epoll loop that answers every request with the " \
+            "same 849-byte response built at start (no parsing beyond the blank line, no " \
+            "file), pluto's header set included: what this kernel allows for this path. It " \
+            "serves nothing else (—). pluto / ceiling: pluto's median over the ceiling's, " \
+            "on the default backend, then on epoll.\n"
     # Runs where wrk's own core was (nearly) saturated measure the client as much as
     # the server.
     nwl = split("small pipeline 64k 10m close", wo, " ")
@@ -163,7 +266,7 @@ END {
         lst = ""
         for (j = 1; j <= ns; j++) {
             v = median("wrk" SUBSEP srv[j] SUBSEP w)
-            if (v != "" && v >= 90) lst = lst (lst == "" ? "" : ", ") srv[j] sprintf(" %.0f%%", v)
+            if (v != "" && v >= 90) lst = lst (lst == "" ? "" : ", ") label(srv[j]) sprintf(" %.0f%%", v)
         }
         if (lst != "")
             printf "\nClient-bound: wrk's core was 90%% busy or more in `%s` (%s): those " \
@@ -172,12 +275,12 @@ END {
     }
     for (k in errs) {
         split(k, kk, SUBSEP)
-        printf "\nwrk errors, %s / %s:%s\n", kk[1], kk[2], errtxt[k]
+        printf "\nwrk errors, %s / %s:%s\n", label(kk[1]), kk[2], errtxt[k]
     }
+    if ("workers" in want) workers_section()
+    if ("instr" in want) instr_section()
 
-    # Chart data: one file per unit, columns = the servers that ran.
-    hdr = "workload"
-    for (i = 1; i <= ns; i++) if (srv[i] in ok) hdr = hdr "\t" srv[i]
+    # Chart data: one file per unit, columns = the servers with figures in it.
     nr = split("small pipeline close", rw, " ")
     split("849 B keep-alive|849 B pipelined x16|Connection: close", rl, "|")
     chart(datadir "/rps.dat", "rps", nr, rw, rl)
@@ -186,16 +289,24 @@ END {
     chart(datadir "/gbps.dat", "gbps", nr, rw, rl)
 }
 
-function chart(file, metric, nr, rw, rl,    i, j, line, any, v) {
+function chart(file, metric, nr, rw, rl,    i, j, line, any, v, hdr, use) {
     any = 0
     for (i = 1; i <= nr; i++) if (rw[i] in want) any = 1
     if (!any) return
+    hdr = "workload"
+    for (j = 1; j <= ns; j++) {
+        use[j] = 0
+        if (!(srv[j] in ok)) continue
+        for (i = 1; i <= nr; i++)
+            if ((rw[i] in want) && median(metric SUBSEP srv[j] SUBSEP rw[i]) != "") use[j] = 1
+        if (use[j]) hdr = hdr "\t" srv[j]
+    }
     print hdr > file
     for (i = 1; i <= nr; i++) {
         if (!(rw[i] in want)) continue
         line = "\"" rl[i] "\""
         for (j = 1; j <= ns; j++) {
-            if (!(srv[j] in ok)) continue
+            if (!use[j]) continue
             v = median(metric SUBSEP srv[j] SUBSEP rw[i])
             line = line "\t" (v == "" ? 0 : v)
         }

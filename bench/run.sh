@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # bench/run.sh — `make bench`: pluto against nginx, lighttpd and h2o (Debian's packages)
-# serving the same files on loopback. Every server runs one worker pinned to core 0,
-# wrk -t1 runs pinned to core 1. Rounds are interleaved (round 1: each workload on each
-# server, then round 2, ...) and the medians are reported.
+# serving the same files on loopback, with bench/ceiling.c (a fixed-response epoll loop)
+# as the reference point. Every server runs one worker pinned to core 0, wrk -t1 runs
+# pinned to core 1. Rounds are interleaved (round 1: each workload on each server, then
+# round 2, ...) and the medians are reported. Two more figures for pluto alone: its
+# throughput at --workers 2 over --workers 1 under a CPU quota (workload `workers`), and
+# the instructions it runs per cached request, counted by callgrind (`instr`,
+# bench/instr.sh).
 #
 # Environment:
 #   ROUNDS=3 DURATION=4        rounds per (server, workload) and seconds per run
-#   SERVERS="pluto nginx lighttpd h2o"
-#   WORKLOADS="small pipeline 64k 10m close idle"
+#   SERVERS="pluto pluto-epoll nginx lighttpd h2o ceiling"
+#                              pluto: its default backend (io_uring); pluto-epoll:
+#                              --backend epoll; ceiling: bench/ceiling.c
+#   WORKLOADS="small pipeline 64k 10m close idle workers instr"
 #   IDLE_CONNS=10000           connections held for the RSS-per-connection figure
-#   QUICK=1                    smoke test: 1 round of 1 s, 1,000 idle connections
+#   SCALE_QUOTA=0.3            CPU (in cores) per pluto worker in the `workers` runs
+#   QUICK=1                    smoke test: 1 round of 1 s, 1,000 idle connections,
+#                              2,000 requests under callgrind
 #   PLUTO=build/pluto          the pluto binary, started as
 #                              `pluto serve SITE --bind 127.0.0.1 -p PORT $PLUTO_FLAGS`
 #   PLUTO_FLAGS="-w 1"
-#   BASE_PORT=18080            ports BASE_PORT..BASE_PORT+3 on 127.0.0.1
+#   BASE_PORT=18080            ports BASE_PORT, +1, ... on 127.0.0.1
 #   OUT=bench/results          where latest.md, latest.png and latest-raw.tsv go
 # See bench/README.md for how each figure is measured.
 set -euo pipefail
@@ -27,12 +35,15 @@ if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}
     DURATION=${DURATION:-1}
     IDLE_CONNS=${IDLE_CONNS:-1000}
+    INSTR_N=${INSTR_N:-2000}
 fi
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-4}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-SERVERS=${SERVERS:-pluto nginx lighttpd h2o}
-WORKLOADS=${WORKLOADS:-small pipeline 64k 10m close idle}
+INSTR_N=${INSTR_N:-20000}
+SCALE_QUOTA=${SCALE_QUOTA:-0.3}
+SERVERS=${SERVERS:-pluto pluto-epoll nginx lighttpd h2o ceiling}
+WORKLOADS=${WORKLOADS:-small pipeline 64k 10m close idle workers instr}
 BASE_PORT=${BASE_PORT:-18080}
 OUT=${OUT:-$HERE/results}
 PLUTO=${PLUTO:-$ROOT/build/pluto}
@@ -43,11 +54,19 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
 
 for s in $SERVERS; do
-    case "$s" in pluto | nginx | lighttpd | h2o) ;; *) die "unknown server '$s'" ;; esac
+    case "$s" in
+    pluto | pluto-epoll | nginx | lighttpd | h2o | ceiling) ;;
+    *) die "unknown server '$s'" ;;
+    esac
 done
 for w in $WORKLOADS; do
-    case "$w" in small | pipeline | 64k | 10m | close | idle) ;; *) die "unknown workload '$w'" ;; esac
+    case "$w" in
+    small | pipeline | 64k | 10m | close | idle | workers | instr) ;;
+    *) die "unknown workload '$w'" ;;
+    esac
 done
+has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; } # has LIST WORD
+[[ $SCALE_QUOTA =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "SCALE_QUOTA must be a number of cores in (0, 1]"
 [ "$(nproc)" -ge 2 ] || die "needs 2 cores (server on core 0, wrk on core 1)"
 
 # ---------------------------------------------------------------- what it needs
@@ -59,6 +78,7 @@ ensure_packages() {
     command -v gnuplot > /dev/null || want="$want gnuplot-nox"
     command -v cc > /dev/null || want="$want gcc libc6-dev"
     command -v taskset > /dev/null || want="$want util-linux"
+    if has "$WORKLOADS" instr; then command -v valgrind > /dev/null || want="$want valgrind"; fi
     for p in $SERVERS; do
         case "$p" in
         nginx) [ -x /usr/sbin/nginx ] || want="$want nginx-light" ;;
@@ -94,6 +114,7 @@ TMP=$(mktemp -d /tmp/pluto-bench.XXXXXX)
 chmod 755 "$TMP"
 declare -A PID=() PORT=() AVAIL=() NOTE=()
 CLIENT_PID=""
+CGROUPS=()
 
 cleanup() {
     local rc=$? name p
@@ -115,6 +136,8 @@ cleanup() {
         for p in $(tree_pids "${PID[$name]}"); do kill -KILL "$p" 2> /dev/null || true; done
     done
     wait 2> /dev/null || true
+    local cg
+    for cg in "${CGROUPS[@]}"; do rmdir "$cg" 2> /dev/null || true; done
     rm -rf "$TMP"
     exit "$rc"
 }
@@ -177,6 +200,9 @@ rss_kb() {
 SITE="$TMP/site"
 sh "$HERE/mksite.sh" "$SITE"
 cc -O2 -Wall -o "$TMP/idle_conns" "$HERE/idle_conns.c" || die "cannot build idle_conns"
+if has "$SERVERS" ceiling; then
+    cc -O2 -Wall -o "$TMP/ceiling.bin" "$HERE/ceiling.c" || die "cannot build ceiling"
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 # The fd limit servers start with: 65536, or the hard limit when that is lower.
@@ -193,26 +219,55 @@ fill() { # template -> stdout
         -e "s|@USER_LINE@|$user|g" "$1"
 }
 
-launch() { # name command... : background, fd limit raised, pinned to core 0
+# Where each server runs: core 0, except the `workers` runs' pluto (every core, under a
+# CPU quota: see quota_cgroup).
+declare -A CPUS=() CGROUP=()
+
+launch() { # name command... : background, fd limit raised, pinned to CPUS[name]
     local name=$1
     shift
     (
+        [ -z "${CGROUP[$name]:-}" ] || echo "$BASHPID" > "${CGROUP[$name]}/cgroup.procs"
+        unset PLUTO_BACKEND # pluto's default backend is the default, whatever the caller set
         ulimit -n "$FDS" 2> /dev/null || true
-        exec taskset -c 0 "$@"
+        exec taskset -c "${CPUS[$name]:-0}" "$@"
     ) > "$TMP/$name/stdout.log" 2>&1 < /dev/null &
     PID[$name]=$!
 }
 
-pluto_runnable() {
-    [ -x "$PLUTO" ] && "$PLUTO" serve --help > /dev/null 2>&1
+# A cgroup whose processes share CORES of CPU time (cfs quota over a 10 ms period), or
+# none when this cannot be done (not root, no cpu controller). Removed at exit.
+quota_cgroup() { # name cores: sets CGROUP[name] (empty when there is none)
+    local us base dir
+    us=$(awk -v c="$2" 'BEGIN { printf "%d", c * 10000 }')
+    dir=""
+    CGROUP[$1]=""
+    if [ -w /sys/fs/cgroup/cpu ] && [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+        base=/sys/fs/cgroup/cpu # cgroup v1
+        dir=$base/pluto-bench-$$-$1
+        mkdir "$dir" 2> /dev/null || return 0
+        CGROUPS+=("$dir")
+        { echo 10000 > "$dir/cpu.cfs_period_us" && echo "$us" > "$dir/cpu.cfs_quota_us"; } \
+            2> /dev/null || return 0
+    elif [ -w /sys/fs/cgroup ] && grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2> /dev/null; then
+        dir=/sys/fs/cgroup/pluto-bench-$$-$1 # cgroup v2, cpu controller already enabled
+        mkdir "$dir" 2> /dev/null || return 0
+        CGROUPS+=("$dir")
+        echo "$us 10000" > "$dir/cpu.max" 2> /dev/null || return 0
+    else
+        return 0
+    fi
+    CGROUP[$1]=$dir
 }
 
-# A server that cannot start: pluto (or any server on a restart) is marked not
-# available and the run goes on; a peer failing at the first start stops the run.
+# A server that cannot start: pluto's columns, the ceiling (or any server on a restart)
+# are marked not available and the run goes on; a peer failing at the first start stops
+# the run.
 not_started() { # name message
     AVAIL[$1]=0
     NOTE[$1]=$2
-    if [ "$1" = pluto ] || [ "${RESTART:-0}" = 1 ]; then
+    case "$1" in pluto* | ceiling) log "$1: not available ($2)"; return 0 ;; esac
+    if [ "${RESTART:-0}" = 1 ]; then
         log "$1: not available ($2)"
         return 0
     fi
@@ -226,14 +281,23 @@ start_server() { # name port; sets PID[name], PORT[name], AVAIL[name]
     if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
         die "port $port is taken (set BASE_PORT)"
     fi
+    local pluto=("$PLUTO" serve "$SITE" --bind 127.0.0.1 -p "$port")
     case "$name" in
-    pluto)
-        if ! pluto_runnable; then
-            not_started pluto "\`$PLUTO serve --help\` failed"
+    pluto*)
+        if ! [ -x "$PLUTO" ] || ! "$PLUTO" serve --help > /dev/null 2>&1; then
+            not_started "$name" "\`$PLUTO serve --help\` failed"
             return 0
         fi
-        # shellcheck disable=SC2086 # PLUTO_FLAGS is a list of words
-        launch pluto "$PLUTO" serve "$SITE" --bind 127.0.0.1 -p "$port" $PLUTO_FLAGS
+        # shellcheck disable=SC2086 # PLUTO_FLAGS is a list of words; the last -w wins
+        case "$name" in
+        pluto) launch "$name" "${pluto[@]}" $PLUTO_FLAGS ;;
+        pluto-epoll) launch "$name" "${pluto[@]}" $PLUTO_FLAGS --backend epoll ;;
+        pluto-w1) launch "$name" "${pluto[@]}" $PLUTO_FLAGS -w 1 ;;
+        pluto-w2) launch "$name" "${pluto[@]}" $PLUTO_FLAGS -w 2 ;;
+        esac
+        ;;
+    ceiling)
+        launch ceiling "$TMP/ceiling.bin" "$port"
         ;;
     nginx)
         fill "$HERE/configs/nginx.conf" "$port" > "$TMP/nginx/nginx.conf"
@@ -261,9 +325,11 @@ start_server() { # name port; sets PID[name], PORT[name], AVAIL[name]
         (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
         sleep 0.1
     done
-    # Every file must come back 200 with its exact length.
-    local f want got
-    for f in small.html:849 64k.bin:65536 10m.bin:10485760; do
+    # Every file must come back 200 with its exact length (the ceiling answers every
+    # request with the small one).
+    local f want got files="small.html:849 64k.bin:65536 10m.bin:10485760"
+    [ "$name" = ceiling ] && files="small.html:849"
+    for f in $files; do
         want=${f#*:}
         got=$(http_check "$port" "/${f%%:*}") || true
         if [ "$got" != "200 $want" ]; then
@@ -271,6 +337,11 @@ start_server() { # name port; sets PID[name], PORT[name], AVAIL[name]
             return 0
         fi
     done
+    # pluto's default backend may fall back to epoll (a container that blocks io_uring):
+    # then its column is not io_uring, and the table says so.
+    if [ "$name" = pluto ] && grep -q 'using epoll' "$TMP/pluto/stdout.log"; then
+        PLUTO_FALLBACK=$(grep -m1 'using epoll' "$TMP/pluto/stdout.log")
+    fi
     AVAIL[$name]=1
     [ "${RESTART:-0}" = 1 ] || log "bench: $name on 127.0.0.1:$port, pid ${PID[$name]}"
 }
@@ -309,8 +380,12 @@ http_check() {
 # ---------------------------------------------------------------- one run
 RAW="$TMP/raw.tsv"
 IDLE_RAW="$TMP/idle.tsv"
+BUSY_RAW="$TMP/busiest.tsv"
+INSTR_RAW="$TMP/instr.tsv"
 : > "$RAW"
 : > "$IDLE_RAW"
+: > "$BUSY_RAW"
+: > "$INSTR_RAW"
 
 wrk_args() { # workload -> connections, path, extra wrk args
     case "$1" in
@@ -319,7 +394,31 @@ wrk_args() { # workload -> connections, path, extra wrk args
     64k) echo "50 /64k.bin -s $HERE/report.lua" ;;
     10m) echo "10 /10m.bin -s $HERE/report.lua" ;;
     close) echo "50 /small.html -s $HERE/report.lua" ;;
+    workers) echo "100 /small.html -s $HERE/report.lua" ;;
     esac
+}
+
+# utime + stime, in clock ticks, of each thread of PID: "TID:TICKS ..."
+thread_ticks() {
+    local f s tid
+    for f in /proc/"$1"/task/*/stat; do
+        s=$(cat "$f" 2> /dev/null) || continue
+        tid=${f%/stat}
+        tid=${tid##*/}
+        s=${s##*) }
+        set -- $s
+        printf '%s:%s ' "$tid" $((${12} + ${13}))
+    done
+}
+
+# The busiest thread's share (%) of the CPU the threads used between two thread_ticks.
+busiest_share() { # before after
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, ":"); t0[kv[1]] = kv[2] }
+        n = split(b, x, " "); for (i = 1; i <= n; i++) {
+            split(x[i], kv, ":"); d = kv[2] - t0[kv[1]]; sum += d; if (d > max) max = d
+        }
+        printf "%.0f", (sum > 0 ? max * 100 / sum : 0) }'
 }
 
 # CPU time (ms) of this shell's finished children, into CHILD_MS (no subshell: `times`
@@ -344,12 +443,17 @@ run_wrk() { # round server workload
     [ "$w" = close ] && extra=(-H 'Connection: close')
     local after=()
     [ "$w" = pipeline ] && after=(-- 16)
-    local c0 c1 out
+    # The `workers` runs: pluto may use every core (within its quota), and so may wrk,
+    # with two threads so that the client is never the limit.
+    local wrk_cpus=1 threads=1
+    [ "$w" = workers ] && wrk_cpus=$ALL_CPUS threads=2
+    local c0 c1 out t0 t1
     c0=$(cpu_ticks "$pid")
+    t0=$(thread_ticks "$pid")
     child_cpu_ms
     local w0=$CHILD_MS
     # In the background with `wait`, so that a signal is handled at once.
-    taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 5s "${extra[@]}" \
+    taskset -c "$wrk_cpus" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 5s "${extra[@]}" \
         $script "http://127.0.0.1:$port$path" "${after[@]}" > "$TMP/wrk.out" 2>&1 &
     CLIENT_PID=$!
     wait "$CLIENT_PID" || true
@@ -357,6 +461,9 @@ run_wrk() { # round server workload
     child_cpu_ms
     local wrk_ms=$((CHILD_MS - w0))
     c1=$(cpu_ticks "$pid")
+    t1=$(thread_ticks "$pid")
+    [ "$w" = workers ] && printf 'busiest\t%s\t%s\t%s\n' "$round" "$name" \
+        "$(busiest_share "$t0" "$t1")" >> "$BUSY_RAW"
     out=$(cat "$TMP/wrk.out")
     local line
     line=$(grep '^WRKRESULT' <<< "$out" | tail -1) || true
@@ -372,7 +479,7 @@ run_wrk() { # round server workload
         "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "$((c1 - c0))" "$wrk_ms" >> "$RAW"
     awk -v r="$2" -v b="$3" -v d="$4" -v t="$((c1 - c0))" -v hz="$CLK_TCK" -v wm="$wrk_ms" \
         -v e="$5 $6 $7 $8 $9" -v n="$name" -v w="$w" -v rd="$round" 'BEGIN {
-        printf "  round %d %-8s %-8s %9.0f req/s %7.3f GB/s %7.2f us/req  server %3.0f%%  wrk %3.0f%%",
+        printf "  round %d %-11s %-8s %9.0f req/s %7.3f GB/s %7.2f us/req  server %3.0f%%  wrk %3.0f%%",
             rd, n, w, r / (d / 1e6), b / (d / 1e6) / 1073741824, r ? t * 1e6 / hz / r : 0,
             t * 100 / hz / (d / 1e6), wm / 10 / (d / 1e6)
         if (e != "0 0 0 0 0") printf "  errors(connect read write status timeout): %s", e
@@ -439,6 +546,7 @@ if [ "$BUSY_START" -ge 10 ]; then
 fi
 log "bench: ROUNDS=$ROUNDS DURATION=${DURATION}s IDLE_CONNS=$IDLE_CONNS fd limit $FDS"
 log "bench: servers: $SERVERS; workloads: $WORKLOADS"
+PLUTO_FALLBACK=""
 port=$BASE_PORT
 for s in $SERVERS; do
     start_server "$s" "$port"
@@ -448,15 +556,44 @@ RUN=()
 for s in $SERVERS; do [ "${AVAIL[$s]}" = 1 ] && RUN+=("$s"); done
 [ ${#RUN[@]} -gt 0 ] || die "no server available"
 
+# `workers`: pluto -w 1 and -w 2 may run on every core, but within a CPU quota of
+# SCALE_QUOTA cores per worker, so that the client has cores to spare and the ratio
+# measures the server's scaling, not the 2-core machine (bench/README.md).
+ALL_CPUS=0-$(($(nproc) - 1))
+SCALE=()
+QUOTA_NOTE=""
+if has "$WORKLOADS" workers && has "$SERVERS" pluto; then
+    for n in 1 2; do
+        CPUS[pluto-w$n]=$ALL_CPUS
+        quota_cgroup "pluto-w$n" "$(awk -v q="$SCALE_QUOTA" -v n=$n 'BEGIN { print q * n }')"
+        [ -n "${CGROUP[pluto-w$n]}" ] || QUOTA_NOTE="no CPU quota could be set (it needs root and the cgroup cpu controller)"
+        start_server "pluto-w$n" "$port"
+        port=$((port + 1))
+        [ "${AVAIL[pluto-w$n]}" = 1 ] && SCALE+=("pluto-w$n")
+    done
+    [ -z "$QUOTA_NOTE" ] || log "bench: $QUOTA_NOTE: the workers runs share the machine with wrk"
+fi
+
+# The servers a workload runs on: the ceiling only answers the small file.
+servers_for() { # workload
+    local s
+    case "$1" in
+    workers) echo "${SCALE[*]}" ;;
+    small | pipeline) echo "${RUN[*]}" ;;
+    *) for s in "${RUN[@]}"; do [ "$s" = ceiling ] || printf '%s ' "$s"; done ;;
+    esac
+}
+
 # Warm-up (not recorded): caches, lazy allocations.
-for s in "${RUN[@]}"; do
+for s in "${RUN[@]}" "${SCALE[@]}"; do
     taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:${PORT[$s]}/small.html" > /dev/null 2>&1 || true
 done
 
 for round in $(seq "$ROUNDS"); do
     log "bench: round $round of $ROUNDS"
     for w in $WORKLOADS; do
-        for s in "${RUN[@]}"; do
+        [ "$w" = instr ] && continue
+        for s in $(servers_for "$w"); do
             [ "${AVAIL[$s]}" = 1 ] || continue
             if ! kill -0 "${PID[$s]}" 2> /dev/null; then
                 log "bench: $s died during $w, round $round:"
@@ -472,6 +609,20 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
+# Instructions per request, under callgrind: deterministic, so run once, after the
+# timed runs (valgrind would disturb them).
+if has "$WORKLOADS" instr; then
+    isrv=""
+    [ "${AVAIL[pluto]:-0}" = 1 ] && [ -z "$PLUTO_FALLBACK" ] && isrv="uring"
+    [ "${AVAIL[pluto-epoll]:-0}" = 1 ] && isrv="$isrv epoll"
+    [ "${AVAIL[ceiling]:-0}" = 1 ] && isrv="$isrv ceiling"
+    if [ -n "$isrv" ]; then
+        log "bench: instructions per request (callgrind, $INSTR_N requests):$isrv"
+        INSTR_N=$INSTR_N INSTR_OUT=$INSTR_RAW INSTR_PORT=$port INSTR_SERVERS=$isrv \
+            bash "$HERE/instr.sh" "$PLUTO" >&2 || log "bench: bench/instr.sh failed"
+    fi
+fi
+
 # ---------------------------------------------------------------- report
 mkdir -p "$OUT"
 avail_list="" notes=""
@@ -485,19 +636,35 @@ versions="nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||'), lighttpd $(/usr/sbin
     cat "$RAW"
     printf '\nround\tserver\tidle_conns\theld\trss_before_kb\trss_after_kb\n'
     cat "$IDLE_RAW"
+    if [ -s "$BUSY_RAW" ]; then
+        printf '\nbusiest\tround\tserver\tbusiest_thread_pct_of_server_cpu\n'
+        cat "$BUSY_RAW"
+    fi
+    if [ -s "$INSTR_RAW" ]; then
+        printf '\ninstr\tserver\trequests\tinstructions_warmup_only\tinstructions_with_requests\tper_request\n'
+        cat "$INSTR_RAW"
+    fi
 } > "$OUT/latest-raw.tsv"
 
 awk -F'\t' -v servers="$SERVERS" -v avail="$avail_list" -v notes="$notes" -v hz="$CLK_TCK" \
     -v workloads="$WORKLOADS" -v rounds="$ROUNDS" -v dur="$DURATION" \
     -v idle_target="$IDLE_CONNS" -v datadir="$TMP" -v busy="$BUSY_NOTE" \
-    -v busy_end="$(cpu_busy_pct)" \
+    -v busy_end="$(cpu_busy_pct)" -v fallback="$PLUTO_FALLBACK" -v quota="$SCALE_QUOTA" \
+    -v quota_note="$QUOTA_NOTE" -v instr_n="$INSTR_N" \
     -v header="$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $versions" \
-    -f "$HERE/report.awk" "$RAW" "$IDLE_RAW" > "$OUT/latest.md"
+    -f "$HERE/report.awk" "$RAW" "$IDLE_RAW" "$BUSY_RAW" "$INSTR_RAW" > "$OUT/latest.md"
 
 # Chart: grouped bars, one panel per unit (req/s, GB/s), one bar per server.
 color() {
     case "$1" in
-    pluto) echo '#e66101' ;; nginx) echo '#4dac26' ;; lighttpd) echo '#5e3c99' ;; *) echo '#3b8bc2' ;;
+    pluto) echo '#e66101' ;; pluto-epoll) echo '#fdb863' ;; nginx) echo '#4dac26' ;;
+    lighttpd) echo '#5e3c99' ;; ceiling) echo '#999999' ;; *) echo '#3b8bc2' ;;
+    esac
+}
+label() {
+    case "$1" in
+    pluto) [ -n "$PLUTO_FALLBACK" ] && echo 'pluto (auto: epoll)' || echo 'pluto (io_uring)' ;;
+    pluto-epoll) echo 'pluto (epoll)' ;; ceiling) echo 'ceiling (fixed response)' ;; *) echo "$1" ;;
     esac
 }
 chart_ok=0
@@ -505,9 +672,9 @@ panels=()
 [ -s "$TMP/rps.dat" ] && panels+=("rps.dat|thousand requests per second, 849-byte file|%.0f|1000")
 [ -s "$TMP/gbps.dat" ] && panels+=("gbps.dat|GB/s (as wrk: 1 GB = 1024^3 bytes), large files|%.2f|1")
 if [ ${#panels[@]} -gt 0 ]; then
-    term="pngcairo size $((600 * ${#panels[@]})),520 font 'DejaVu Sans,10'"
+    term="pngcairo size $((700 * ${#panels[@]})),560 font 'DejaVu Sans,10'"
     gnuplot -e "set terminal pngcairo" > /dev/null 2>&1 ||
-        term="png size $((600 * ${#panels[@]})),520"
+        term="png size $((700 * ${#panels[@]})),560"
     {
         echo "set terminal $term"
         echo "set output '$TMP/latest.png'"
@@ -515,7 +682,7 @@ if [ ${#panels[@]} -gt 0 ]; then
         echo 'set style data histograms'
         echo 'set style histogram clustered gap 1'
         echo 'set style fill solid 0.85 border -1'
-        echo 'set key top right'
+        echo 'set key below horizontal'
         echo 'set grid ytics'
         echo 'set yrange [0:*]'
         echo "set multiplot layout 1,${#panels[@]} title \"pluto and peers: one worker on core 0, wrk -t1 on core 1, medians of $ROUNDS x ${DURATION} s\""
@@ -529,7 +696,7 @@ if [ ${#panels[@]} -gt 0 ]; then
             plot="plot"
             for i in $(seq 2 $((n + 1))); do
                 name=${cols[$((i - 1))]}
-                plot="$plot '$TMP/$file' skip 1 using (column($i)/$scale):xtic(1) title '$name' lc rgb '$(color "$name")',"
+                plot="$plot '$TMP/$file' skip 1 using (column($i)/$scale):xtic(1) title '$(label "$name")' noenhanced lc rgb '$(color "$name")',"
             done
             for i in $(seq 2 $((n + 1))); do
                 plot="$plot '$TMP/$file' skip 1 using (\$0 + ($i - 2 - ($n - 1) / 2.0) / ($n + 1)):(column($i)/$scale):(column($i) > 0 ? sprintf('$yfmt', column($i)/$scale) : '') with labels offset 0,0.6 font ',8' notitle,"
