@@ -379,6 +379,24 @@ typedef struct pl_sim_opts {
     int break_check;        /* test only: the HTTP checker expects wrong bytes */
 } pl_sim_opts;
 
+/* Least privilege for a live run of pl_run_workers (the simulator ignores it).
+ * PL_SANDBOX_ON: before the workers start, no_new_privs and Landlock (reads
+ * beneath the `read` paths only, writes to `log` and new files in its
+ * directory, no TCP connect); once every worker has called pl_sandbox_ready,
+ * `user` (see below) and a seccomp allowlist of the system calls the live
+ * backends make after start-up (others fail with EPERM). One line on stdout
+ * says what was applied. PL_SANDBOX_OFF: only `user`, and the line says the
+ * sandbox is off. `user`, when started as root: become that user (its groups
+ * too) once ready; NULL: stay root, with a warning. Not root: refused unless
+ * it names the current user. */
+typedef enum pl_sandbox_mode { PL_SANDBOX_NONE = 0, PL_SANDBOX_OFF, PL_SANDBOX_ON } pl_sandbox_mode;
+typedef struct pl_sandbox {
+    pl_sandbox_mode mode;
+    const char *read[4];    /* directories or files read beneath; NULL ends */
+    const char *log;        /* a file appended to, or NULL */
+    const char *user;
+} pl_sandbox;
+
 struct pl_run_opts {
     pl_backend_kind backend;
     uint32_t max_open;      /* descriptors the runtime may hold (0: from RLIMIT_NOFILE) */
@@ -387,7 +405,14 @@ struct pl_run_opts {
                              * share nothing, listeners use SO_REUSEPORT, and when one
                              * ends the others get SIGTERM */
     pl_sim_opts sim;
+    pl_sandbox sandbox;     /* live: least privilege (README "Sandbox"); zero: none */
 };
+
+/* The calling worker's set-up is over: its listeners are bound and the files
+ * it keeps open are open. Once every worker has said so, the run's sandbox
+ * takes its last steps (pl_sandbox). No effect without one, or in the
+ * simulator. */
+void pl_sandbox_ready(pl_ctx *cx);
 
 /* Run program p with cfg until it exits or nothing is pending. Returns the
  * exit code (0 when it simply ran out of work). With the sim backend the

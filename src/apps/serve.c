@@ -5,7 +5,8 @@
  *   on_root      OPEN the access log, when it is a file (--access-log)
  *   listening    First_graceful( LISTEN: one connection task per client,
  *                                signals: SIGINT or SIGTERM ), and SIGHUP
- *                (reopen the log) when logging to a file
+ *                (reopen the log) when logging to a file; once bound, the
+ *                sandbox's last steps (pl_sandbox_ready: --user, seccomp)
  *   clock        every second TIME -> the Date header in a shared ref
  *   on_stop      a signal won: drain. The First interrupts the listener (its
  *                socket closes: new connections are refused) and every
@@ -81,12 +82,13 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
             return PL_DONE;
         }
         bool v6 = strchr(cfg->bind, ':') != NULL;
-        if (cfg->worker != 0)
-            return PL_KEEP;               /* worker 0 speaks for all */
-        pl_logf(cx, "Pluto starting on %s, port %u, on %s.", cfg->root, (unsigned)a->port,
-                serve_date(cx, &l->refs));
-        pl_logf(cx, "serving http://%s%s%s:%u/", v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
-                (unsigned)a->port);
+        if (cfg->worker == 0) {           /* worker 0 speaks for all */
+            pl_logf(cx, "Pluto starting on %s, port %u, on %s.", cfg->root,
+                    (unsigned)a->port, serve_date(cx, &l->refs));
+            pl_logf(cx, "serving http://%s%s%s:%u/", v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
+                    (unsigned)a->port);
+        }
+        pl_sandbox_ready(cx);             /* bound, log open: --user, seccomp, its line */
         return PL_KEEP;
     }
     if (a->err != 0)
@@ -284,6 +286,14 @@ static void serve_tune(const void *p, pl_run_opts *o)
     if (cfg->max_conns)
         o->max_open = cfg->max_conns + 256;   /* clients, files being sent, and the
                                                * few over the limit told 503 */
+    /* Least privilege: read beneath the root (and the mime.types overlay),
+     * write the log; the rest once listening (pl_sandbox_ready above). */
+    o->sandbox.mode = cfg->no_sandbox ? PL_SANDBOX_OFF : PL_SANDBOX_ON;
+    o->sandbox.read[0] = cfg->root;
+    o->sandbox.read[1] = "/etc/mime.types";
+    if (cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0)
+        o->sandbox.log = cfg->access_log;
+    o->sandbox.user = cfg->user[0] ? cfg->user : NULL;
 }
 
 static const pl_handler *const serve_handlers[] = {

@@ -42,6 +42,8 @@ typedef struct serve_cfg {
     char access_log[PL_PATH_MAX];   /* --access-log: a path, "-" (stdout), "" (off) */
     uint8_t log_format;             /* --log-format: a pl_http_log_format */
     uint32_t drain_timeout_ms;      /* --drain-timeout */
+    char user[64];                  /* --user: started as root, become this user */
+    bool no_sandbox;                /* --no-sandbox: no Landlock, no seccomp */
     /* Set at start, not by options: the mime.types overlay (serve_mime.c) and
      * the listing slots, empty while free (serve_dir.c). */
     pl_ref mime, lists[SERVE_LISTS];

@@ -63,7 +63,8 @@ static void defaults(serve_cfg *cfg)
     cfg->max_header_bytes = 32768;
 }
 
-/* The operational options: the access log, draining, the send timeout.
+/* The operational options: the access log, draining, the send timeout, the
+ * user.
  * *known says whether name is one of them; returns 0 or an error message. */
 static const char *ops_option(serve_cfg *cfg, const char *name, const char *v, bool *known)
 {
@@ -78,6 +79,12 @@ static const char *ops_option(serve_cfg *cfg, const char *name, const char *v, b
         if (strcmp(v, "combined") && strcmp(v, "json"))
             return "expected combined or json";
         cfg->log_format = !strcmp(v, "json") ? PL_HTTP_LOG_JSON : PL_HTTP_LOG_COMBINED;
+        return NULL;
+    }
+    if (!strcmp(name, "--user")) {
+        if (v[0] == 0 || strlen(v) >= sizeof cfg->user)
+            return "bad user name";
+        strcpy(cfg->user, v);
         return NULL;
     }
     if (!strcmp(name, "--drain-timeout"))
@@ -154,7 +161,7 @@ static bool takes_value(const char *a)
         "--header-timeout",
         "--idle-timeout", "--max-conns", "--max-header-bytes", "--header",
         "--cache-control", "--dotfiles", "--spa", "--access-log", "--log-format",
-        "--drain-timeout", "--send-timeout", NULL };
+        "--drain-timeout", "--send-timeout", "--user", NULL };
     for (int i = 0; with[i]; i++)
         if (!strcmp(a, with[i]))
             return true;
@@ -170,6 +177,8 @@ int serve_parse(void *p, int argc, char **argv, char *err, size_t len)
         const char *a = argv[i];
         if (!strcmp(a, "--list-dirs")) {
             cfg->list_dirs = true;
+        } else if (!strcmp(a, "--no-sandbox")) {
+            cfg->no_sandbox = true;
         } else if (!strcmp(a, "--cors")) {
             cfg->cors = true;
             add_header(cfg, "Access-Control-Allow-Origin: *");

@@ -107,6 +107,9 @@ static int add_segment(const char *s, size_t n, char *out, size_t outlen, size_t
     if (d == 0 || (d == 1 && head[0] == '.'))
         return 0;
     if (d == 2 && head[0] == '.' && head[1] == '.') {
+#ifdef PLUTO_UNSAFE_NO_PATH_CHECK
+        goto name;          /* test builds only (tests/blackbox/test_sandbox.sh) */
+#endif
         if (*o == 0)
             return BAD;
         while (*o > 0 && out[*o - 1] != '/')
@@ -115,6 +118,9 @@ static int add_segment(const char *s, size_t n, char *out, size_t outlen, size_t
             (*o)--;                             /* the separator before it */
         return 0;
     }
+#ifdef PLUTO_UNSAFE_NO_PATH_CHECK
+name:;
+#endif
     size_t at = *o + (*o > 0);
     if ((size_t)d >= outlen || at > outlen - 1 - (size_t)d)
         return TOO_LONG;                        /* keep a byte for the NUL */

@@ -16,6 +16,7 @@
  */
 #include "runtime/rt.h"
 #include "runtime/notify.h"
+#include "backend/ossandbox.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -80,8 +81,17 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 && cpus < 1024 ? (uint32_t)cpus : 1;
     }
-    if (n <= 1 || o->backend == PL_BACKEND_SIM)
+    if (o->backend == PL_BACKEND_SIM)
         return pl_run(p, cfg, o);
+    /* Least privilege (ossandbox.c): Landlock now, so the workers are born
+     * inside it; the rest once they have all called pl_sandbox_ready. */
+    if (o->sandbox.mode != PL_SANDBOX_NONE && pl__sandbox_begin(&o->sandbox, n ? n : 1) != 0)
+        return 1;
+    if (n <= 1) {
+        int code = pl_run(p, cfg, o);
+        pl__sandbox_end();
+        return code;
+    }
     sigset_t stop, old;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -128,5 +138,6 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
         free(ws[i].cfg);
     free(ws);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pl__sandbox_end();
     return code;
 }

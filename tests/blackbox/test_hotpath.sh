@@ -97,8 +97,10 @@ start_server() {
     local preload=""
     [ "$SANITIZED" = 0 ] && preload=$COUNTER
     rm -f "$TMP/mallocs"
+    # --no-sandbox: the counter writes its file, outside the site, from inside the server.
     PLUTO_BACKEND=$1 MALLOC_COUNT_FILE=$TMP/mallocs LD_PRELOAD=$preload \
-        "$PLUTO" serve "$SITE" -b 127.0.0.1 -p 0 -w 1 >"$TMP/server.out" 2>"$TMP/server.err" &
+        "$PLUTO" serve "$SITE" -b 127.0.0.1 -p 0 -w 1 --no-sandbox >"$TMP/server.out" \
+        2>"$TMP/server.err" &
     SRV_PID=$!
     PORT=""
     for _ in $(seq 50); do
