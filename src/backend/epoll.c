@@ -12,27 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
-
-int64_t ep_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 ep_fd *ep_fd_get(ep *e, int fd)
 {
     PL_ASSERT(fd >= 0);
-    if (fd >= e->nfds) {
-        int n = e->nfds ? e->nfds : 256;
-        while (n <= fd)
-            n *= 2;
-        e->fds = pl__table_grow(e->fds, (size_t)e->nfds * sizeof *e->fds,
-                                (size_t)n * sizeof *e->fds);
-        e->nfds = n;
-    }
+    if (fd >= e->nfds)
+        e->fds = pl__os_table_fit(e->fds, &e->nfds, sizeof *e->fds, fd);
     return &e->fds[fd];
 }
 
@@ -86,61 +72,26 @@ void ep_pause(ep *e, int fd)
     if (f->paused)
         return;
     f->paused = true;
-    if (e->npaused == e->cappaused) {
-        e->cappaused = e->cappaused ? e->cappaused * 2 : 64;
-        e->paused = realloc(e->paused, e->cappaused * sizeof *e->paused);
-        PL_ASSERT(e->paused != NULL);
-    }
-    e->paused[e->npaused++] = fd;
+    pl__os_fdset_add(&e->paused, fd);
     ep_update(e, fd);
 }
 
 static void ep_kick(void *b)
 {
     ep *e = b;
-    for (size_t i = 0; i < e->npaused;) {
-        int fd = e->paused[i];
+    for (size_t i = 0; i < e->paused.n;) {
+        int fd = e->paused.fd[i];
         ep_fd *f = ep_fd_get(e, fd);
-        bool ok = ep_listener(f) ? pl__may_accept(e->rt) && ep_now_ms() >= e->emfile_until_ms
+        bool ok = ep_listener(f) ? pl__may_accept(e->rt) && pl__os_now_ms() >= e->emfile_until_ms
                 : ep_reader(f) ? pl__may_recv(e->rt, fd) : true;
         if (!ok) {
             i++;
             continue;
         }
         f->paused = false;
-        e->paused[i] = e->paused[--e->npaused];
+        pl__os_fdset_drop(&e->paused, i);
         ep_update(e, fd);
     }
-}
-
-void ep_imm_push(ep *e, pl__task *t)
-{
-    PL_ASSERT(!t->bk_listed);
-    t->bk_listed = true;
-    t->bk_next = NULL;
-    if (e->imm_tail)
-        e->imm_tail->bk_next = t;
-    else
-        e->imm_head = t;
-    e->imm_tail = t;
-}
-
-void ep_imm_remove(ep *e, pl__task *t)
-{
-    pl__task *prev = NULL;
-    for (pl__task *q = e->imm_head; q; prev = q, q = q->bk_next) {
-        if (q != t)
-            continue;
-        if (prev)
-            prev->bk_next = q->bk_next;
-        else
-            e->imm_head = q->bk_next;
-        if (e->imm_tail == q)
-            e->imm_tail = prev;
-        break;
-    }
-    t->bk_listed = false;
-    t->bk_next = NULL;
 }
 
 void ep_deliver(ep *e, pl__task *t, pl_answer *a)
@@ -155,7 +106,6 @@ static void *ep_create(pl_rt *rt, const pl_run_opts *o)
     ep *e = calloc(1, sizeof *e);
     PL_ASSERT(e != NULL);
     e->rt = rt;
-    e->sigfd = -1;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     e->rbuf_len = EP_RBUF;
     e->rbuf = malloc(e->rbuf_len);
@@ -165,23 +115,19 @@ static void *ep_create(pl_rt *rt, const pl_run_opts *o)
         free(e);
         return NULL;
     }
-    sigemptyset(&e->sigmask);
-    signal(SIGPIPE, SIG_IGN);
+    pl__os_sigs_init(&e->sigs);
     return e;
 }
 
 static void ep_destroy(void *b)
 {
     ep *e = b;
-    for (int fd = 0; fd < e->nfds; fd++)
-        if (e->rt && pl__fdq_is_open(e->rt, fd))
-            close(fd);
-    if (e->sigfd >= 0)
-        close(e->sigfd);
+    pl__os_close_open(e->rt, e->nfds);
+    pl__os_sigs_deinit(&e->sigs);
     close(e->epfd);
     pl__table_free(e->fds, (size_t)e->nfds * sizeof *e->fds);
-    free(e->heap);
-    free(e->paused);
+    pl__os_timers_deinit(&e->timers);
+    free(e->paused.fd);
     free(e->rbuf);
     free(e);
 }
@@ -191,13 +137,17 @@ static void ep_submit(void *b, pl__task *t)
     ep *e = b;
     switch (t->cmd.kind) {
     case PL_CMD_TIMER:
-        ep_timer_add(e, t);
+        pl__os_timer_add(&e->timers, t);
         return;
     case PL_CMD_SIGNAL:
-        ep_signal_add(e, t);
+        if (pl__os_sig_add(&e->sigs, t)) {
+            struct epoll_event ev = { .events = EPOLLIN, .data.fd = e->sigs.fd };
+            epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->sigs.fd, &ev);
+            e->nreg++;
+        }
         return;
     default:
-        ep_imm_push(e, t);
+        pl__os_list_push(&e->imm, t);
         return;
     }
 }
@@ -205,18 +155,17 @@ static void ep_submit(void *b, pl__task *t)
 static void ep_cancel(void *b, pl__task *t)
 {
     ep *e = b;
-    if (t->bk_listed)
-        ep_imm_remove(e, t);
+    pl__os_list_remove(&e->imm, t);
     int fd = t->cmd.fd;
     switch (t->cmd.kind) {
     case PL_CMD_TIMER:
-        ep_timer_remove(e, t);
+        pl__os_timer_remove(&e->timers, t);
         break;
     case PL_CMD_SIGNAL:
-        ep_signal_remove(e, t);
+        pl__os_sig_remove(&e->sigs, t);
         break;
     case PL_CMD_RECV:
-        ep_timer_remove(e, t);          /* its deadline, if any */
+        pl__os_timer_remove(&e->timers, t);   /* its deadline, if any */
         if (fd >= 0 && fd < e->nfds && e->fds[fd].reader == t) {
             e->fds[fd].reader = NULL;
             ep_update(e, fd);
@@ -224,7 +173,7 @@ static void ep_cancel(void *b, pl__task *t)
         break;
     case PL_CMD_SEND:
     case PL_CMD_SENDFILE:
-        ep_timer_remove(e, t);          /* its stall limit, if any */
+        pl__os_timer_remove(&e->timers, t);   /* its stall limit, if any */
         if (fd >= 0 && fd < e->nfds && e->fds[fd].writer == t) {
             e->fds[fd].writer = NULL;
             ep_update(e, fd);
@@ -252,48 +201,23 @@ static void ep_cancel(void *b, pl__task *t)
 static void ep_deadline(void *b, pl__task *t, uint64_t ms)
 {
     ep *e = b;
-    ep_timer_remove(e, t);
-    if (ms == 0)
-        return;
-    EP_DEADLINE(t) = (uint64_t)ep_now_ms() + ms;
-    ep_timer_push(e, t);
-}
-
-/* Perform what was submitted before this turn. */
-static void perform_listed(ep *e)
-{
-    pl__task *list = e->imm_head;
-    e->imm_head = e->imm_tail = NULL;
-    while (list != NULL) {
-        pl__task *t = list;
-        list = t->bk_next;
-        t->bk_next = NULL;
-        t->bk_listed = false;
-        if (t->state == PL__T_BACKEND)
-            ep_perform(e, t);
-        if (pl__exiting(e->rt))
-            break;
-    }
+    pl__os_timer_remove(&e->timers, t);
+    if (ms > 0)
+        pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + ms);
 }
 
 static int ep_poll(void *b, bool block)
 {
     ep *e = b;
     e->delivered = 0;
-    perform_listed(e);
-    /* What those answers started at once, while the core has nothing of its
-     * own to do: a response's file right after its head, without another
-     * epoll_wait in between. A few rounds only, so events are still read. */
-    for (int round = 0; round < 4 && e->imm_head != NULL && pl__core_idle(e->rt) &&
-                        !pl__exiting(e->rt); round++)
-        perform_listed(e);
+    pl__os_list_run(&e->imm, e->rt, ep_perform, e);
     ep_timers_fire(e);
     int timeout = 0;
     /* Answers delivered above may have given the core work of its own (or us
      * new commands); if not, wait: a SENT alone is no reason to poll twice. */
-    if (block && e->imm_head == NULL && pl__core_idle(e->rt) && !pl__exiting(e->rt))
+    if (block && e->imm.head == NULL && pl__core_idle(e->rt) && !pl__exiting(e->rt))
         timeout = ep_timer_timeout(e);
-    if (timeout < 0 && e->nreg == 0 && e->npaused == 0)
+    if (timeout < 0 && e->nreg == 0 && e->paused.n == 0)
         return -1;                      /* nothing could ever wake us */
     if (timeout != 0)
         fflush(stdout);                 /* lines logged above go out before we sleep */
@@ -302,8 +226,8 @@ static int ep_poll(void *b, bool block)
     for (int i = 0; i < n && !pl__exiting(e->rt); i++) {
         int fd = evs[i].data.fd;
         uint32_t ev = evs[i].events;
-        if (fd == e->sigfd) {
-            ep_signals_read(e);
+        if (fd == e->sigs.fd) {
+            e->delivered += pl__os_sigs_read(&e->sigs, e->rt);
             continue;
         }
         ep_fd *f = &e->fds[fd];
@@ -323,7 +247,7 @@ static int ep_poll(void *b, bool block)
                 ep_write(e, f->writer);
         }
     }
-    if (e->npaused)
+    if (e->paused.n)
         ep_kick(e);
     ep_timers_fire(e);
     fflush(stdout);
@@ -335,9 +259,7 @@ static void ep_finish(void *b, int code)
 {
     ep *e = b;
     (void)code;
-    for (pl__task *t = e->imm_head; t != NULL; t = t->bk_next)
-        if (t->cmd.kind == PL_CMD_LOG && t->state == PL__T_BACKEND)
-            ep_perform(e, t);
+    pl__os_list_finish(&e->imm, ep_perform, e);
     fflush(stdout);
 }
 

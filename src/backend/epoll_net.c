@@ -37,7 +37,7 @@ void ep_accept(ep *e, int fd)
 {
     pl__task *t = e->fds[fd].listener;
     for (int i = 0; i < 64 && t != NULL && e->fds[fd].listener == t; i++) {
-        if (!pl__may_accept(e->rt) || ep_now_ms() < e->emfile_until_ms) {
+        if (!pl__may_accept(e->rt) || pl__os_now_ms() < e->emfile_until_ms) {
             ep_pause(e, fd);
             return;
         }
@@ -46,7 +46,7 @@ void ep_accept(ep *e, int fd)
         int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                e->emfile_until_ms = ep_now_ms() + 100;
+                e->emfile_until_ms = pl__os_now_ms() + 100;
                 ep_pause(e, fd);
             }
             if (errno == EINTR || errno == ECONNABORTED)
@@ -181,7 +181,7 @@ void ep_write(ep *e, pl__task *t)
         }
         EP_DONE(t) += (uint64_t)n;
     }
-    ep_timer_remove(e, t);                      /* its stall limit, if armed */
+    pl__os_timer_remove(&e->timers, t);     /* its stall limit, if armed */
     if (fd < e->nfds && e->fds[fd].writer == t) {
         e->fds[fd].writer = NULL;
         ep_update(e, fd);

@@ -26,7 +26,6 @@ static void *ur_create(pl_rt *rt, const pl_run_opts *o)
     ur *e = calloc(1, sizeof *e);
     PL_ASSERT(e != NULL);
     e->rt = rt;
-    e->sigfd = -1;
     e->rbuf_len = UR_RBUF;
     e->rbuf = malloc(e->rbuf_len);
     char why[160];
@@ -36,17 +35,14 @@ static void *ur_create(pl_rt *rt, const pl_run_opts *o)
         free(e);
         return NULL;
     }
-    sigemptyset(&e->sigmask);
-    signal(SIGPIPE, SIG_IGN);
+    pl__os_sigs_init(&e->sigs);
     return e;
 }
 
 static void ur_destroy(void *b)
 {
     ur *e = b;
-    for (int fd = 0; fd < e->nfds; fd++)
-        if (e->rt && pl__fdq_is_open(e->rt, fd))
-            close(fd);
+    pl__os_close_open(e->rt, e->nfds);
     for (uint32_t i = 0; i < e->nstashes; i++)
         free(e->stashes[i].buf);
     free(e->stashes);
@@ -57,8 +53,7 @@ static void ur_destroy(void *b)
         free(l->pend);
         free(l);
     }
-    if (e->sigfd >= 0)
-        close(e->sigfd);
+    pl__os_sigs_deinit(&e->sigs);
     ur_ring_deinit(e);                  /* waits for the kernel to let go of every op */
     for (size_t i = 0; i < e->nchunks; i++) {
         ur_op *c = e->chunks[i];
@@ -68,8 +63,8 @@ static void ur_destroy(void *b)
     }
     free(e->chunks);
     pl__table_free(e->fds, (size_t)e->nfds * sizeof *e->fds);
-    free(e->heap);
-    free(e->paused);
+    pl__os_timers_deinit(&e->timers);
+    free(e->paused.fd);
     free(e->rbuf);
     free(e);
 }
@@ -78,30 +73,30 @@ static void ur_submit(void *b, pl__task *t)
 {
     ur *e = b;
     switch (t->cmd.kind) {
-    case PL_CMD_TIMER: ur_timer_add(e, t); return;
+    case PL_CMD_TIMER: pl__os_timer_add(&e->timers, t); return;
     case PL_CMD_SIGNAL: ur_signal_add(e, t); return;
     case PL_CMD_RECV: ur_recv_submit(e, t); return;
     case PL_CMD_SEND: ur_send_submit(e, t); return;
-    default: ur_imm_push(e, t); return;
+    default: pl__os_list_push(&e->imm, t); return;
     }
 }
 
 static void ur_cancel(void *b, pl__task *t)
 {
     ur *e = b;
-    ur_imm_remove(e, t);
+    pl__os_list_remove(&e->imm, t);
     switch (t->cmd.kind) {
-    case PL_CMD_TIMER: ur_timer_remove(e, t); break;
-    case PL_CMD_SIGNAL: ur_signal_remove(e, t); break;
+    case PL_CMD_TIMER: pl__os_timer_remove(&e->timers, t); break;
+    case PL_CMD_SIGNAL: pl__os_sig_remove(&e->sigs, t); break;
     case PL_CMD_RECV: ur_recv_cancel(e, t); break;
     case PL_CMD_SEND:
     case PL_CMD_SENDFILE:
     case PL_CMD_CONNECT: ur_write_cancel(e, t); break;
     case PL_CMD_LISTEN: ur_listen_cancel(e, t); break;
     case PL_CMD_READ_FILE:
-        if (UR_COUNT(t) > 0) {          /* the file it reads, + 1 */
-            close((int)UR_COUNT(t) - 1);
-            UR_COUNT(t) = 0;
+        if (PL__OS_FILE(t) > 0) {       /* the file it reads, + 1 */
+            close((int)PL__OS_FILE(t) - 1);
+            PL__OS_FILE(t) = 0;
         }
         break;
     default:
@@ -118,9 +113,9 @@ static void ur_kick(void *b)
 static void ur_deadline(void *b, pl__task *t, uint64_t ms)
 {
     ur *e = b;
-    ur_timer_remove(e, t);
+    pl__os_timer_remove(&e->timers, t);
     if (ms > 0)
-        ur_timer_at(e, t, (uint64_t)ur_now_ms() + ms);
+        pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + ms);
 }
 
 static void complete(ur *e, uint64_t ud, int res, unsigned flags)
@@ -163,26 +158,6 @@ static void reap(ur *e)
     }
 }
 
-static void run_imm(ur *e)
-{
-    pl__task *list = e->imm_head;
-    e->imm_head = e->imm_tail = NULL;
-    while (list != NULL && !pl__exiting(e->rt)) {
-        pl__task *t = list;
-        list = t->bk_next;
-        t->bk_next = NULL;
-        t->bk_listed = false;
-        if (t->state == PL__T_BACKEND)
-            ur_perform(e, t);
-    }
-    while (list != NULL) {              /* exiting: the rest stays listed for finish */
-        pl__task *t = list;
-        list = t->bk_next;
-        t->bk_listed = false;
-        ur_imm_push(e, t);
-    }
-}
-
 /* Flow control and descriptor slots changed (kick), or an EMFILE pause ended:
  * paused receivers and listeners go on where they may. */
 static void resume(ur *e)
@@ -191,7 +166,7 @@ static void resume(ur *e)
         e->kicked = false;
         ur_recv_resume(e);
         ur_listen_resume(e);
-    } else if (e->emfile_until_ms != 0 && ur_now_ms() >= e->emfile_until_ms) {
+    } else if (e->emfile_until_ms != 0 && pl__os_now_ms() >= e->emfile_until_ms) {
         ur_listen_resume(e);
     }
 }
@@ -203,7 +178,7 @@ static int enter(ur *e, bool wait)
     if (!wait)
         return io_uring_submit_and_get_events(&e->ring) < 0 ? -1 : 0;
     int ms = ur_timer_timeout(e);
-    if (ms < 0 && e->inflight == 0 && e->npaused == 0 && e->lpaused == 0 &&
+    if (ms < 0 && e->inflight == 0 && e->paused.n == 0 && e->lpaused == 0 &&
         io_uring_sq_ready(&e->ring) == 0)
         return -2;                      /* nothing could ever wake us */
     if (ms == 0)
@@ -219,18 +194,12 @@ static int ur_poll(void *b, bool block)
 {
     ur *e = b;
     e->delivered = 0;
-    run_imm(e);
-    /* What those answers started at once, while the core has nothing of its
-     * own to do (a response's file right after its head), in this turn. A few
-     * rounds only, so completions are still reaped. */
-    for (int round = 0; round < 4 && e->imm_head != NULL && pl__core_idle(e->rt) &&
-                        !pl__exiting(e->rt); round++)
-        run_imm(e);
+    pl__os_list_run(&e->imm, e->rt, ur_perform, e);
     ur_timers_fire(e);
     resume(e);
     /* Answers delivered above may have given the core work of its own, or us
      * new commands; if not, wait: a SENT alone is no reason to enter twice. */
-    bool wait = block && e->imm_head == NULL && pl__core_idle(e->rt) &&
+    bool wait = block && e->imm.head == NULL && pl__core_idle(e->rt) &&
                 io_uring_cq_ready(&e->ring) == 0 && !pl__exiting(e->rt);
     int r = enter(e, wait);
     if (r == -2)
@@ -249,9 +218,7 @@ static void ur_finish(void *b, int code)
 {
     ur *e = b;
     (void)code;
-    for (pl__task *t = e->imm_head; t != NULL; t = t->bk_next)
-        if (t->cmd.kind == PL_CMD_LOG && t->state == PL__T_BACKEND)
-            ur_perform(e, t);
+    pl__os_list_finish(&e->imm, ur_perform, e);
     fflush(stdout);
 }
 

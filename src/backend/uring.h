@@ -12,10 +12,12 @@
 #ifndef PLUTO_BACKEND_URING_H
 #define PLUTO_BACKEND_URING_H
 
+#include "backend/osloop.h"
+#include "backend/ossig.h"
+#include "backend/ostimer.h"
 #include "backend/uring_select.h"
 
 #include <liburing.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 typedef enum ur_kind {
@@ -105,16 +107,11 @@ typedef struct ur {
     ur_op *free_ops;
     void **chunks;                     /* op storage, freed at destroy */
     size_t nchunks;
-    pl__task *imm_head, *imm_tail;     /* performed at the next poll */
-    pl__task **heap;                   /* timers and deadlines, by time */
-    size_t nheap, capheap;
-    uint32_t timer_seq;
-    int sigfd;
-    sigset_t sigmask;
-    pl__task *sigtasks[65];            /* per signal: a list via bk_next */
-    ur_op sigop;
-    int *paused;                       /* descriptors whose receiving is held back */
-    size_t npaused, cappaused;
+    pl__os_list imm;                   /* performed at the next poll */
+    pl__os_timers timers;              /* timers, deadlines, stall limits */
+    pl__os_sigs sigs;
+    ur_op sigop;                       /* the signalfd's multishot poll */
+    pl__os_fdset paused;               /* descriptors whose receiving is held back */
     ur_lst *listeners;
     int lpaused;                       /* listeners held back */
     int64_t emfile_until_ms;           /* accepting paused after EMFILE */
@@ -126,15 +123,12 @@ typedef struct ur {
     bool recv_cap;                     /* the kernel ends a receive after a byte cap */
 } ur;
 
-/* Task scratch fields used by this backend. */
-#define UR_DEADLINE(t) ((t)->bk[0])     /* heap: ms, monotonic */
-#define UR_HEAPIDX(t) ((t)->bk32[2])
-#define UR_SEQ(t) ((t)->bk32[3])        /* orders equal deadlines (wraps: ties only) */
-#define UR_COUNT(t) ((t)->bk[2])        /* TIMER: ticks; READ_FILE: file fd + 1 */
+/* Task scratch fields used by this backend: bk[0] and bk[1] are the timer
+ * heap's (ostimer.h); bk[2] is PL__OS_TICKS (TIMER), PL__OS_FILE (READ_FILE)
+ * or UR_PTR. */
 #define UR_PTR(t) ((t)->bkp)            /* SEND, SENDFILE, CONNECT: op; LISTEN: ur_lst */
 
 /* uring.c */
-int64_t ur_now_ms(void);
 ur_fd *ur_fd_get(ur *e, int fd);
 struct io_uring_sqe *ur_sqe(ur *e);
 void ur_arm(ur *e, ur_op *op, struct io_uring_sqe *sqe);
@@ -142,8 +136,6 @@ ur_op *ur_op_new(ur *e, pl__task *t, ur_kind kind, int fd);
 void ur_op_free(ur *e, ur_op *op);
 void ur_cancel_async(ur *e, ur_op *op);
 void ur_cancel_sync(ur *e, ur_op *op);
-void ur_imm_push(ur *e, pl__task *t);
-void ur_imm_remove(ur *e, pl__task *t);
 void ur_deliver(ur *e, pl__task *t, pl_answer *a);
 void ur_stash_add(ur *e, ur_fd *f, const uint8_t *data, size_t len);
 uint8_t *ur_stash_take(ur *e, ur_fd *f, size_t *len);
@@ -183,15 +175,10 @@ void ur_pollout_cqe(ur *e, ur_op *op, int res);
 void ur_stall_fire(ur *e, pl__task *t);
 
 /* uring_misc.c */
-void ur_perform(ur *e, pl__task *t);
-void ur_timer_add(ur *e, pl__task *t);
-void ur_timer_at(ur *e, pl__task *t, uint64_t at_ms);
-void ur_timer_remove(ur *e, pl__task *t);
-bool ur_timer_armed(const ur *e, const pl__task *t);
+void ur_perform(void *b, pl__task *t);
+void ur_signal_add(ur *e, pl__task *t);
+void ur_signal_cqe(ur *e, int res, unsigned flags);
 void ur_timers_fire(ur *e);
 int ur_timer_timeout(ur *e);
-void ur_signal_add(ur *e, pl__task *t);
-void ur_signal_remove(ur *e, pl__task *t);
-void ur_signal_cqe(ur *e, int res, unsigned flags);
 
 #endif

@@ -113,7 +113,7 @@ void ur_accept_cqe(ur *e, ur_op *op, int res, unsigned flags)
         pend_push(l, res);
         pend_drain(e, l);
     } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-        e->emfile_until_ms = ur_now_ms() + 100;
+        e->emfile_until_ms = pl__os_now_ms() + 100;
         pause_listener(e, l);
     }
     if (last)
@@ -165,7 +165,7 @@ void ur_listen_cancel(ur *e, pl__task *t)
 /* After a kick or an EMFILE pause: hand out waiting clients, re-arm. */
 void ur_listen_resume(ur *e)
 {
-    int64_t now = ur_now_ms();
+    int64_t now = pl__os_now_ms();
     bool emfile = now < e->emfile_until_ms;
     if (!emfile)
         e->emfile_until_ms = 0;
@@ -233,7 +233,7 @@ void ur_connect_cqe(ur *e, ur_op *op, int res)
  * socket that is closed now. */
 void ur_write_cancel(ur *e, pl__task *t)
 {
-    ur_timer_remove(e, t);              /* a stall limit */
+    pl__os_timer_remove(&e->timers, t);     /* a stall limit */
     ur_op *op = UR_PTR(t);
     if (op == NULL)
         return;

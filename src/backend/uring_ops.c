@@ -1,33 +1,18 @@
 /* uring_ops.c — the io_uring backend's bookkeeping: ops (one per request in
  * the kernel, pooled, freed only at their last completion), submission
- * entries, cancelling, the immediate list, the descriptor table and its
- * stashes.
+ * entries, cancelling, the descriptor table and its stashes.
  */
 #include "backend/uring.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-int64_t ur_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 ur_fd *ur_fd_get(ur *e, int fd)
 {
     PL_ASSERT(fd >= 0);
-    if (fd >= e->nfds) {
-        int n = e->nfds ? e->nfds : 256;
-        while (n <= fd)
-            n *= 2;
-        e->fds = pl__table_grow(e->fds, (size_t)e->nfds * sizeof *e->fds,
-                                (size_t)n * sizeof *e->fds);
-        e->nfds = n;
-    }
+    if (fd >= e->nfds)
+        e->fds = pl__os_table_fit(e->fds, &e->nfds, sizeof *e->fds, fd);
     return &e->fds[fd];
 }
 
@@ -109,38 +94,6 @@ void ur_cancel_sync(ur *e, ur_op *op)
     int err = io_uring_register_sync_cancel(&e->ring, &reg);
     PL_ASSERT(err == 0 || err == -ENOENT || err == -EALREADY);
     op->cancelling = true;
-}
-
-void ur_imm_push(ur *e, pl__task *t)
-{
-    PL_ASSERT(!t->bk_listed);
-    t->bk_listed = true;
-    t->bk_next = NULL;
-    if (e->imm_tail)
-        e->imm_tail->bk_next = t;
-    else
-        e->imm_head = t;
-    e->imm_tail = t;
-}
-
-void ur_imm_remove(ur *e, pl__task *t)
-{
-    if (!t->bk_listed)
-        return;
-    pl__task *prev = NULL;
-    for (pl__task *q = e->imm_head; q; prev = q, q = q->bk_next) {
-        if (q != t)
-            continue;
-        if (prev)
-            prev->bk_next = q->bk_next;
-        else
-            e->imm_head = q->bk_next;
-        if (e->imm_tail == q)
-            e->imm_tail = prev;
-        break;
-    }
-    t->bk_listed = false;
-    t->bk_next = NULL;
 }
 
 void ur_deliver(ur *e, pl__task *t, pl_answer *a)

@@ -50,12 +50,7 @@ static void pause_fd(ur *e, int fd, ur_fd *f)
     if (f->paused)
         return;
     f->paused = true;
-    if (e->npaused == e->cappaused) {
-        e->cappaused = e->cappaused ? e->cappaused * 2 : 64;
-        e->paused = realloc(e->paused, e->cappaused * sizeof *e->paused);
-        PL_ASSERT(e->paused != NULL);
-    }
-    e->paused[e->npaused++] = fd;
+    pl__os_fdset_add(&e->paused, fd);
     recv_cancel(e, fd, f);
 }
 
@@ -64,9 +59,9 @@ static void unpause(ur *e, int fd, ur_fd *f)
     if (!f->paused)
         return;
     f->paused = false;
-    for (size_t i = 0; i < e->npaused; i++) {
-        if (e->paused[i] == fd) {
-            e->paused[i] = e->paused[--e->npaused];
+    for (size_t i = 0; i < e->paused.n; i++) {
+        if (e->paused.fd[i] == fd) {
+            pl__os_fdset_drop(&e->paused, i);
             return;
         }
     }
@@ -103,7 +98,7 @@ void ur_recv_submit(ur *e, pl__task *t)
     if (f->paused && pl__may_recv(e->rt, t->cmd.fd))
         unpause(e, t->cmd.fd, f);       /* the queue drained while nobody received */
     if (f->stash != 0 || f->ended)
-        ur_imm_push(e, t);              /* what came before it: at the next poll */
+        pl__os_list_push(&e->imm, t);   /* what came before it: at the next poll */
     else
         arm(e, t->cmd.fd, f);
 }
@@ -111,7 +106,7 @@ void ur_recv_submit(ur *e, pl__task *t)
 /* The task gets nothing more; the receive stays armed for the next one. */
 void ur_recv_cancel(ur *e, pl__task *t)
 {
-    ur_timer_remove(e, t);
+    pl__os_timer_remove(&e->timers, t);
     int fd = t->cmd.fd;
     if (fd >= 0 && fd < e->nfds && e->fds[fd].reader == t)
         e->fds[fd].reader = NULL;
@@ -122,7 +117,7 @@ static void deliver_end(ur *e, ur_fd *f)
 {
     pl__task *t = f->reader;
     f->reader = NULL;
-    ur_timer_remove(e, t);
+    pl__os_timer_remove(&e->timers, t);
     pl_answer a = { .kind = PL_ANS_DATA, .err = -(int)f->end_errno, .data = e->rbuf, .len = 0 };
     ur_deliver(e, t, &a);
 }
@@ -211,7 +206,7 @@ void ur_recv_timeout(ur *e, pl__task *t)
     ur_fd *f = ur_fd_get(e, fd);
     if (f->reader == t)
         f->reader = NULL;
-    ur_imm_remove(e, t);
+    pl__os_list_remove(&e->imm, t);
     pl_answer a = { .kind = PL_ANS_DATA, .err = -ETIMEDOUT, .data = e->rbuf };
     ur_deliver(e, t, &a);
 }
@@ -219,15 +214,15 @@ void ur_recv_timeout(ur *e, pl__task *t)
 /* After a kick: descriptors that may receive again are re-armed. */
 void ur_recv_resume(ur *e)
 {
-    for (size_t i = 0; i < e->npaused;) {
-        int fd = e->paused[i];
+    for (size_t i = 0; i < e->paused.n;) {
+        int fd = e->paused.fd[i];
         ur_fd *f = ur_fd_get(e, fd);
         if (f->reader != NULL && !pl__may_recv(e->rt, fd)) {
             i++;
             continue;
         }
         f->paused = false;
-        e->paused[i] = e->paused[--e->npaused];
+        pl__os_fdset_drop(&e->paused, i);
         arm(e, fd, f);
     }
 }

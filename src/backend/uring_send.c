@@ -39,16 +39,16 @@ static uint64_t total_of(const pl__task *t)
 
 static void stall_arm(ur *e, pl__task *t, bool progressed)
 {
-    if (t->cmd.after_ms == 0 || (ur_timer_armed(e, t) && !progressed))
+    if (t->cmd.after_ms == 0 || (pl__os_timer_armed(&e->timers, t) && !progressed))
         return;
-    ur_timer_remove(e, t);
-    ur_timer_at(e, t, (uint64_t)ur_now_ms() + t->cmd.after_ms);
+    pl__os_timer_remove(&e->timers, t);
+    pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + t->cmd.after_ms);
 }
 
 /* The writer is done (err, or every byte out): it gets its answer. */
 static void finish(ur *e, pl__task *t, ur_op *op, int err)
 {
-    ur_timer_remove(e, t);
+    pl__os_timer_remove(&e->timers, t);
     uint64_t n = op->done;
     UR_PTR(t) = NULL;
     ur_op_free(e, op);
@@ -80,7 +80,7 @@ static void send_arm(ur *e, ur_op *op)
 void ur_send_submit(ur *e, pl__task *t)
 {
     UR_PTR(t) = ur_op_new(e, t, UR_SEND, t->cmd.fd);
-    ur_imm_push(e, t);
+    pl__os_list_push(&e->imm, t);
 }
 
 void ur_send_perform(ur *e, pl__task *t)
@@ -182,7 +182,7 @@ void ur_stall_fire(ur *e, pl__task *t)
 {
     ur_op *op = UR_PTR(t);
     PL_ASSERT(op != NULL);
-    ur_imm_remove(e, t);
+    pl__os_list_remove(&e->imm, t);
     shutdown(t->cmd.fd, SHUT_RDWR);
     ur_cancel_sync(e, op);
     if (op->armed) {                    /* its last completion frees it */
