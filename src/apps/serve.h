@@ -64,6 +64,7 @@ typedef struct serve_state {
 typedef struct serve_clock { int64_t now_s; char date[32]; } serve_clock;
 
 enum { SERVE_CACHE_SLOTS = 1024, SERVE_CACHE_BODY = 16 * 1024 };
+enum { SERVE_HEAD_KEPT = 640 }; /* room for a cached file's kept head (serve_resp.c) */
 
 /* Which representation of a file a cache entry holds, and what was known of
  * the file's precompressed sidecars when it was checked (serve_cache.c). */
@@ -84,6 +85,8 @@ typedef struct serve_entry {
     uint32_t body_len;
     serve_variant v;
     char path[240];             /* the file's (a sidecar's entry too) */
+    uint16_t head_len;          /* 0: no kept head (too long for head[]) */
+    char head[SERVE_HEAD_KEPT]; /* a plain 200's head, up to its Connection line */
     uint8_t body[SERVE_CACHE_BODY];
 } serve_entry;
 
@@ -215,6 +218,9 @@ typedef struct serve_rep {
 typedef struct serve_out { size_t len; char buf[64 * 1024]; } serve_out;
 
 void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out);
+/* Build e's kept head: the head of a 200 to a GET or HEAD without
+ * preconditions or Range, up to its Connection line (serve_cache_put). */
+void serve_head_keep(pl_ctx *cx, const serve_refs *r, serve_entry *e);
 /* Answer from a cache entry: into out when given, else with its own send. */
 void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
                       const serve_entry *e, serve_out *out);

@@ -5,7 +5,9 @@
  * connection handler with one send, and the next pipelined request is read
  * from the same buffer. A miss opens the file; a small regular file is then
  * read and put here. Entries are checked again after a second (one open and
- * stat), so a changed file is served at most a second late.
+ * stat), so a changed file is served at most a second late. An entry also
+ * keeps the head of a plain 200 for its bytes (serve_resp.c), built when it
+ * is put and so replaced with it.
  *
  * Precompressed sidecars are kept the same way, in entries of their own
  * keyed by the file's path and their coding. The file's entry says which
@@ -89,6 +91,7 @@ const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *
     memcpy(e->path, path, plen + 1);
     memcpy(e->body, body, len);
     e->body_len = (uint32_t)len;
+    serve_head_keep(cx, r, e);                      /* the same for most requests */
     return e;
 }
 
@@ -97,15 +100,16 @@ bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap)
 {
     size_t n = strlen(path);
     bool dir = n == 0 || dir_slash;
-    const char *sep = n > 0 && path[n - 1] != '/' ? "/" : "";
-    size_t need = n + (dir ? strlen(sep) + 10 : 0) + 1;
+    bool sep = dir && n > 0 && path[n - 1] != '/';
+    size_t need = n + (dir ? sep + 10 : 0) + 1;
     if (need > cap)
         return false;
-    memcpy(key, path, n + 1);
-    if (dir) {
-        strcat(key, sep);
-        strcat(key, "index.html");
-    }
+    memcpy(key, path, n);
+    if (sep)
+        key[n++] = '/';
+    if (dir)
+        memcpy(key + n, "index.html", 10), n += 10;
+    key[n] = 0;
     return true;
 }
 

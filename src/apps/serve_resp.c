@@ -111,49 +111,138 @@ const char *serve_coding_ext(unsigned bit)
     return c != NULL ? c->ext : NULL;
 }
 
-/* The head for p's bytes (status from the preconditions and Range) into
- * out, and what body follows in b; the head's length, 0 if it did not fit.
- * The response is logged here, when there is an access log. */
-static size_t head_of(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const serve_rep *p,
-                      char *out, size_t cap, serve_body *b)
+/* The buffers a head's fields point into. */
+typedef struct head_text {
+    pl_http_validators v;
+    char lastmod[32], crange[96], multi[80];
+} head_text;
+
+/* The fields of the head for p's bytes (status from the preconditions and
+ * Range) into h, pointing into t, and what body follows in b. */
+static void head_fields(pl_ctx *cx, const serve_refs *refs, const pl_http_req *q,
+                        const serve_rep *p, serve_body *b, pl_http_resp *h, head_text *t)
 {
-    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    const serve_cfg *cfg = serve_cfg_of(cx, refs);
     const coding *enc = coding_of(p->enc);
     const pl_stat *st = p->st;
-    pl_http_validators v;
-    pl_http_etag(&v, st->ino, st->size, st->mtime_s, st->mtime_ns, enc ? enc->ext : NULL);
-    char lastmod[32], crange[96], multi[80];
-    pl_http_date(st->mtime_s, lastmod);
-    b->type = serve_mime(cx, &c->refs, p->path);
-    int status = decide(q, &v, st, b, crange, sizeof crange);
-    pl_http_resp h = { .status = status, .date = serve_date(cx, &c->refs), .etag = v.etag,
-                       .last_modified = lastmod, .cache_control = serve_cache_control(cfg, b->type),
-                       .extra = cfg->extra, .close = !q->keep_alive, .accept_ranges = true,
-                       .keep_alive_10 = q->keep_alive && q->minor == 0,
-                       .content_range = crange, .content_encoding = enc ? enc->name : NULL,
-                       .vary = p->vary ? "Accept-Encoding" : NULL };
+    pl_http_etag(&t->v, st->ino, st->size, st->mtime_s, st->mtime_ns, enc ? enc->ext : NULL);
+    pl_http_date(st->mtime_s, t->lastmod);
+    b->type = serve_mime(cx, refs, p->path);
+    int status = decide(q, &t->v, st, b, t->crange, sizeof t->crange);
+    *h = (pl_http_resp){ .status = status, .date = serve_date(cx, refs), .etag = t->v.etag,
+                         .last_modified = t->lastmod,
+                         .cache_control = serve_cache_control(cfg, b->type),
+                         .extra = cfg->extra, .close = !q->keep_alive, .accept_ranges = true,
+                         .keep_alive_10 = q->keep_alive && q->minor == 0,
+                         .content_range = t->crange,
+                         .content_encoding = enc ? enc->name : NULL,
+                         .vary = p->vary ? "Accept-Encoding" : NULL };
     if (status == 200 || status == 206) {
-        h.content_type = b->type;
-        h.has_length = true;
-        h.content_length = b->len;
+        h->content_type = b->type;
+        h->has_length = true;
+        h->content_length = b->len;
         if (b->nparts > 0) {
-            snprintf(multi, sizeof multi, "multipart/byteranges; boundary=%s", b->boundary);
-            h.content_type = multi;
-            h.content_length = pl_http_parts_length(b->boundary, b->type, b->parts,
-                                                    b->nparts, st->size);
+            snprintf(t->multi, sizeof t->multi, "multipart/byteranges; boundary=%s",
+                     b->boundary);
+            h->content_type = t->multi;
+            h->content_length = pl_http_parts_length(b->boundary, b->type, b->parts,
+                                                     b->nparts, st->size);
         }
     } else {
-        h.has_length = status != 304;
-        h.content_length = 0;
-        h.content_encoding = NULL;
+        h->has_length = status != 304;
+        h->content_length = 0;
+        h->content_encoding = NULL;
         if (status != 304)
-            h.etag = h.last_modified = NULL;
+            h->etag = h->last_modified = NULL;
     }
     if (!(status == 200 || status == 206) || q->method == PL_HTTP_HEAD)
         b->len = 0, b->nparts = 0;        /* no body */
+}
+
+/* The head for p's bytes into out, and what body follows in b; the head's
+ * length, 0 if it did not fit. The response is logged here, when there is
+ * an access log. */
+static size_t head_of(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const serve_rep *p,
+                      char *out, size_t cap, serve_body *b)
+{
+    pl_http_resp h;
+    head_text t;
+    head_fields(cx, &c->refs, q, p, b, &h, &t);
     size_t n = pl_http_resp_head(out, cap, &h);
-    if (n > 0 && cfg->access_log[0])
-        serve_log_response(cx, c, q, status, b->len || b->nparts ? h.content_length : 0);
+    if (n > 0 && serve_cfg_of(cx, &c->refs)->access_log[0])
+        serve_log_response(cx, c, q, h.status, b->len || b->nparts ? h.content_length : 0);
+    return n;
+}
+
+/* ---- the kept head of a cached file ---------------------------------------------
+ *
+ * Most requests for a cached file are a plain GET or HEAD: no preconditions,
+ * no Range. Their head is the same for every request but for the Date, and
+ * the Connection line that the request's version and Connection header
+ * decide; so it is built once, when the entry is put, up to where the
+ * Connection line goes. Such a request copies it, writes the current Date
+ * over the one it was built with, and adds the Connection line, the
+ * --header lines and the blank line, as pl_http_resp_head would. The entry
+ * is replaced when its file is checked again, and the head with it.
+ */
+
+enum { DATE_AT = 38 };          /* "HTTP/1.1 200 OK\r\nServer: pluto\r\nDate: " */
+_Static_assert(SERVE_HEAD_KEPT + 24 + sizeof((serve_cfg *)0)->extra + 2 <= SERVE_HEAD_MAX,
+               "a kept head with its Connection line and --header lines fits a head's room");
+
+void serve_head_keep(pl_ctx *cx, const serve_refs *r, serve_entry *e)
+{
+    e->head_len = 0;
+    pl_http_req q;
+    memset(&q, 0, offsetof(pl_http_req, nheaders));
+    q.method = PL_HTTP_GET;
+    q.keep_alive = true;
+    q.minor = 1;
+    serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
+    serve_body b;
+    pl_http_resp h;
+    head_text t;
+    head_fields(cx, r, &q, &p, &b, &h, &t);
+    h.extra = NULL;                       /* per request, with the Connection line */
+    char buf[SERVE_HEAD_MAX];
+    size_t n = pl_http_resp_head(buf, sizeof buf, &h);
+    if (h.status != 200 || n < DATE_AT + 29 + 2 || n - 2 > sizeof e->head ||
+        memcmp(buf + DATE_AT - 6, "Date: ", 6) != 0 || memcmp(buf + DATE_AT + 29, "\r\n", 2) != 0)
+        return;                           /* every request takes the general path */
+    memcpy(e->head, buf, n - 2);          /* without the blank line */
+    e->head_len = (uint16_t)(n - 2);
+}
+
+static void put_str(char *dst, size_t *n, const char *s, size_t len)
+{
+    memcpy(dst + *n, s, len);
+    *n += len;
+}
+
+/* A plain GET or HEAD answered with e's kept head into buf (room for it,
+ * the --header lines and the body); its length, 0 when the request is not
+ * plain (the general path answers it). */
+static size_t from_kept(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
+                        const serve_entry *e, char *buf)
+{
+    if (e->head_len == 0 || q->if_match.len || q->if_unmodified_since.len ||
+        q->if_none_match.len || q->if_modified_since.len || q->range.len)
+        return 0;
+    const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
+    size_t n = 0;
+    put_str(buf, &n, e->head, e->head_len);
+    memcpy(buf + DATE_AT, serve_date(cx, &c->refs), 29);
+    if (!q->keep_alive)
+        put_str(buf, &n, "Connection: close\r\n", 19);
+    else if (q->minor == 0)
+        put_str(buf, &n, "Connection: keep-alive\r\n", 24);
+    put_str(buf, &n, cfg->extra, strlen(cfg->extra));
+    put_str(buf, &n, "\r\n", 2);
+    bool body = q->method != PL_HTTP_HEAD;
+    if (body)
+        put_str(buf, &n, (const char *)e->body, e->body_len);
+    if (cfg->access_log[0])
+        serve_log_response(cx, c, q, 200, body ? e->body_len : 0);
     return n;
 }
 
@@ -190,12 +279,15 @@ void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
     if (out != NULL && sizeof out->buf - out->len < ROOM)
         serve_flush(cx, c, out);
     char *buf = out != NULL ? out->buf + out->len : one;
-    serve_body b;
-    serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
-    size_t n = head_of(cx, c, q, &p, buf, SERVE_HEAD_MAX, &b);
-    if (n == 0)
-        return;
-    n += body_from(buf + n, ROOM - n, &b, e->body);
+    size_t n = from_kept(cx, c, q, e, buf);
+    if (n == 0) {
+        serve_body b;
+        serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
+        n = head_of(cx, c, q, &p, buf, SERVE_HEAD_MAX, &b);
+        if (n == 0)
+            return;
+        n += body_from(buf + n, ROOM - n, &b, e->body);
+    }
     if (out != NULL)
         out->len += n;
     else

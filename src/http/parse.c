@@ -131,6 +131,18 @@ static int next_line(const char *buf, size_t len, size_t pos, size_t *eol)
     return -400;
 }
 
+/* next_line for a line whose parser refuses every LF and NUL in it (the
+ * request line, a field line): only the CR is looked for, with memchr, and
+ * a bare LF or NUL before it is left to that parser's 400. */
+static int next_cr(const char *buf, size_t len, size_t pos, size_t *eol)
+{
+    const char *cr = memchr(buf + pos, '\r', len - pos);
+    if (cr == NULL || (size_t)(cr - buf) + 1 >= len || cr[1] != '\n')
+        return next_line(buf, len, pos, eol);  /* the same 400, or an earlier one */
+    *eol = (size_t)(cr - buf);
+    return 0;
+}
+
 static int parse_version(const char *v, size_t n, int *minor)
 {
     if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.')
@@ -153,8 +165,10 @@ static int parse_request_line(const char *p, size_t n, pl_http_req *r)
     r->method_raw = (pl_str){ p, i };
     r->method = PL_HTTP_OTHER;
     for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
-        if (methods[k].len == i && memcmp(methods[k].name, p, i) == 0)
+        if (methods[k].len == i && memcmp(methods[k].name, p, i) == 0) {
             r->method = (pl_http_method)methods[k].m;
+            break;
+        }
     size_t t = ++i;
     while (i < n && (unsigned char)p[i] > 0x20 && p[i] != 0x7f)
         i++;
@@ -162,6 +176,27 @@ static int parse_request_line(const char *p, size_t n, pl_http_req *r)
         return -400;
     r->target = (pl_str){ p + t, i - t };
     return parse_version(p + i + 1, n - i - 1, &r->minor);
+}
+
+/* No byte of p[0..n) is a control byte but HTAB, or DEL. Eight bytes at a
+ * time while a word holds neither a byte below 0x20 nor a DEL (the exact
+ * "has a byte less than" and "has a zero byte" word tests); from a word
+ * that might, byte by byte. */
+static bool value_ok(const unsigned char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, del;
+        memcpy(&w, p + i, 8);
+        del = w ^ (0x7f * ones);
+        if ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & highs)
+            break;
+    }
+    for (; i < n; i++)
+        if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+            return false;
+    return true;
 }
 
 /* field-name ":" OWS field-value OWS, with no whitespace before the colon and
@@ -173,11 +208,8 @@ static int parse_field(const char *p, size_t n, pl_http_header *h)
         i++;
     if (i == 0 || i == n || p[i] != ':')
         return -400;
-    for (size_t k = i + 1; k < n; k++) {
-        unsigned char c = (unsigned char)p[k];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return -400;
-    }
+    if (!value_ok((const unsigned char *)p + i + 1, n - i - 1))
+        return -400;
     h->name = (pl_str){ p, i };
     h->value = trim(p + i + 1, n - i - 1);
     return 0;
@@ -226,9 +258,16 @@ static bool host_ok(pl_str v)
 {
     for (size_t i = 0; i < v.len; i++) {
         unsigned char c = (unsigned char)v.p[i];
-        bool alnum = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-        if (!alnum && strchr("-._~!$&'()*+,;=%:[]", c) == NULL)
+        if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+            continue;
+        switch (c) {
+        case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
+        case '(': case ')': case '*': case '+': case ',': case ';': case '=': case '%':
+        case ':': case '[': case ']':
+            continue;
+        default:
             return false;
+        }
     }
     return true;
 }
@@ -300,21 +339,22 @@ static int finish(pl_http_req *r, const fields *f)
 int pl_http_parse_head(const char *buf, size_t len, pl_http_req *r)
 {
     HTTP_ASSERT(r != NULL && (buf != NULL || len == 0));
-    *r = (pl_http_req){ .method = PL_HTTP_OTHER };
+    memset(r, 0, offsetof(pl_http_req, headers));  /* headers[] past nheaders: unread */
+    r->method = PL_HTTP_OTHER;
     fields f = { 0 };
     size_t pos = lead_len(buf, len), eol = 0;
-    int rc = next_line(buf, len, pos, &eol);
+    int rc = next_cr(buf, len, pos, &eol);
     if (rc != 0)
         return rc;
     if (eol - pos > PL_HTTP_REQLINE_MAX)
-        return -414;
+        return next_line(buf, len, pos, &eol) != 0 ? -400 : -414;
     rc = parse_request_line(buf + pos, eol - pos, r);
     for (pos = eol + 2; rc == 0; pos = eol + 2) {
-        rc = next_line(buf, len, pos, &eol);
+        rc = next_cr(buf, len, pos, &eol);
         if (rc != 0 || eol == pos)
             break;
         if (r->nheaders == PL_HTTP_HEADERS_MAX)
-            return -431;
+            return next_line(buf, len, pos, &eol) != 0 ? -400 : -431;
         pl_http_header *h = &r->headers[r->nheaders];
         rc = parse_field(buf + pos, eol - pos, h);
         if (rc == 0)

@@ -166,9 +166,40 @@ static bool has_dotfile(const char *p, size_t n)
     return false;
 }
 
+/* A byte that maps to itself and ends nothing: printable ASCII but for
+ * '%' (an escape), '?' and '#' (the query, a fragment), '\\' (refused). */
+static bool plain_byte(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && c != '%' && c != '?' && c != '#' && c != '\\';
+}
+
+/* The common target, mapped in one pass: origin form, plain bytes only, no
+ * empty segment but a last one, no segment starting with '.' (so no dot
+ * segment and no dotfile). Its path is the target without the leading
+ * slash and a trailing one: what the general walk below would make of it.
+ * false: not such a target (or no room), and nothing is decided. */
+static bool map_plain(const char *t, size_t len, char *out, size_t outlen, pl_http_path *info)
+{
+    if (len == 0 || t[0] != '/' || len > outlen)
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (!plain_byte(c) || (t[i - 1] == '/' && (c == '.' || c == '/')))
+            return false;
+    }
+    bool slash = t[len - 1] == '/';
+    size_t n = len - 1 - (slash && len > 1);
+    memcpy(out, t + 1, n);
+    out[n] = 0;
+    *info = (pl_http_path){ .len = n, .query = { t, 0 }, .dir_slash = slash };
+    return true;
+}
+
 int pl_http_map_path(const char *target, size_t len, char *out, size_t outlen,
                      pl_http_path *info)
 {
+    if (map_plain(target, len, out, outlen, info))
+        return 0;
     *info = (pl_http_path){ .query = { target, 0 }, .dir_slash = true };
     if (outlen > 0)
         out[0] = 0;
