@@ -27,6 +27,7 @@
 #ifndef PLUTO_PLUTO_H
 #define PLUTO_PLUTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,7 @@ typedef enum pl_cmd_kind {
     PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks         -> DATA each, eof on last */
     PL_CMD_READDIR,     /* a page of a directory's entries           -> DIR (next: go on) */
     PL_CMD_READ,        /* up to count bytes of an open file at offset -> DATA (short at end) */
+    PL_CMD_MACHINE,     /* a durable machine's journal status        -> MACHINE each (stream) */
     PL_CMD_KIND_COUNT
 } pl_cmd_kind;
 
@@ -146,6 +148,12 @@ static inline pl_cmd pl_cmd_readdir(int dir, const char *path)
 { return (pl_cmd){ .kind = PL_CMD_READDIR, .dir = dir, .text = path }; }
 static inline pl_cmd pl_cmd_read(int fd, uint64_t offset, uint64_t count)
 { return (pl_cmd){ .kind = PL_CMD_READ, .fd = fd, .offset = offset, .count = count }; }
+/* PL_CMD_MACHINE: run as a durable machine, the program hears when its
+ * journal cannot be written (err -ENOSPC: the disk is full; output caused by
+ * new answers may wait, and a program should stop acknowledging writes) and
+ * when it can again (err 0). The first answer comes only on a change. Outside
+ * a machine the command gets one answer with -ENOTSUP. */
+static inline pl_cmd pl_cmd_machine(void) { return (pl_cmd){ .kind = PL_CMD_MACHINE }; }
 /* The page after the one whose answer gave `next`. */
 static inline pl_cmd pl_cmd_readdir_from(int dir, const char *path, uint64_t next)
 { pl_cmd c = pl_cmd_readdir(dir, path); c.offset = next; return c; }
@@ -169,6 +177,7 @@ typedef enum pl_ans_kind {
     PL_ANS_RESULT,      /* pl_bind: the computation's result */
     PL_ANS_JOIN,        /* pl_join: both results */
     PL_ANS_FIRST,       /* pl_first: which side won and its result */
+    PL_ANS_MACHINE,     /* PL_CMD_MACHINE: err -ENOSPC (journal full) or 0 (room again) */
     PL_ANS_KIND_COUNT
 } pl_ans_kind;
 
@@ -347,6 +356,12 @@ typedef struct pl_program {
     /* Optional: with several workers, each runs on its own copy of cfg; this
      * marks the copy with the worker's index (0 .. count-1). */
     void (*for_worker)(void *cfg, uint32_t index, uint32_t count);
+    /* Optional, NULL-terminated: names of other programs whose durable
+     * machines this one may start (it then replays their journal through its
+     * own handlers, so it must accept their answers and handler names). A
+     * machine refuses every other program. A new version of the same program
+     * always may. */
+    const char *const *migrates_from;
 } pl_program;
 
 /* The handler registered under name in p's registry, or NULL. */
@@ -425,6 +440,9 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
 /* The command line every Pluto program gets:
  *   prog [ARGS]           run live on epoll
  *   prog sim [--seed N] [--clients N] [--bytes N] [--no-faults] [ARGS]
+ *   prog boot DIR [ARGS]  a durable machine (pl_machine_boot); prog start DIR
+ *                         resumes it; both take --fsync always|interval|never
+ *                         and --snapshot-every N anywhere after the subcommand
  * Returns the exit code (2 on usage errors). */
 int pl_main(const pl_program *p, int argc, char **argv);
 
@@ -432,6 +450,51 @@ int pl_main(const pl_program *p, int argc, char **argv);
  * only the program's arguments (and, when sim is non-zero, the simulator's
  * options mixed in). argv0 names the command in messages. */
 int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, int sim);
+
+/* ---- durable machines ---------------------------------------------------- */
+
+/* A machine is a program run with every answer it receives journaled in a
+ * directory, and its state snapshotted, so that it resumes after a stop, a
+ * crash or a copy of the directory elsewhere (docs/JOURNAL.md):
+ *   boot    create the machine in dir (refused when dir holds one) and run it;
+ *           its arguments are recorded, to be parsed again at each start
+ *   start   load the newest valid snapshot, replay the later events through
+ *           the same handlers with effects suppressed, re-issue what was
+ *           pending (timers re-armed, listeners re-bound; commands on
+ *           descriptors that died with the old process answer -ECONNRESET for
+ *           a receive, -EPIPE for a send, 0 for a close), and run on.
+ * Output commit: no byte leaves for a socket (SEND, SENDFILE, CLOSE) and no
+ * line is logged before the answer that caused it is in the journal (durable
+ * under PL_FSYNC_ALWAYS, written under the others). SIGINT and SIGTERM stop
+ * the machine (exit code 0) without the program hearing them; pl_exit ends
+ * the run without journaling the turn that called it. Machines run one worker.
+ * Returns the exit code: 1 with a message on stderr when the directory cannot
+ * be used (an existing machine on boot, not a machine, corruption, another
+ * program), 2 when the recorded arguments no longer parse. */
+typedef enum pl_fsync {
+    PL_FSYNC_DEFAULT = 0,   /* boot: ALWAYS; start: the machine's */
+    PL_FSYNC_ALWAYS,        /* fdatasync once per loop turn (group commit) */
+    PL_FSYNC_INTERVAL,      /* write each turn, fdatasync at most once a second */
+    PL_FSYNC_NEVER,         /* write each turn; the OS syncs when it likes */
+} pl_fsync;
+
+enum { PL_SNAPSHOT_EVERY_DEFAULT = 10000 };
+
+typedef struct pl_machine_opts {
+    pl_fsync fsync;
+    bool snapshot_given;        /* else boot: PL_SNAPSHOT_EVERY_DEFAULT; start: the machine's */
+    uint64_t snapshot_every;    /* events between snapshots; 0: none */
+    pl_backend_kind backend;    /* a live backend (AUTO, EPOLL, URING) */
+} pl_machine_opts;
+
+/* o may be NULL (defaults). Options given to boot are recorded in the
+ * machine; those given to start apply to that run only. */
+int pl_machine_boot(const pl_program *p, const char *dir, int argc, char **argv,
+                    const pl_machine_opts *o);
+int pl_machine_start(const pl_program *p, const char *dir, const pl_machine_opts *o);
+/* The name of the program a machine belongs to (into name, at most len
+ * bytes): 0, or -1 with a message on stderr. */
+int pl_machine_program(const char *dir, char *name, size_t len);
 
 /* The error text for 0 or a negative errno. */
 const char *pl_strerror(int err);

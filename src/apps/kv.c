@@ -6,12 +6,15 @@
  *                       signals: SIGINT or SIGTERM ), and the Date clock
  *   on_stop      a signal won: the listener and every connection are
  *                cancelled with the First; log and exit 0
+ *   on_journal   run as a durable machine, the journal's state: while the
+ *                disk is full, PUT and DELETE answer 503 (the `full` flag)
  *
  * The whole store is in shared refs and task memory, nothing else: run as a
  * durable machine, the program needs no persistence code of its own.
  */
 #include "apps/kv.h"
 
+#include <errno.h>
 #include <string.h>
 
 typedef struct kv_listen { kv_cfg cfg; kv_refs refs; } kv_listen;
@@ -62,11 +65,25 @@ static pl_verdict on_started(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_started, on_started);
 
+/* -ENOSPC: the machine's journal cannot be written, acknowledge no write; 0:
+ * it can again. Any other error (-ENOTSUP: not a machine) ends the stream. */
+static pl_verdict on_journal(pl_ctx *cx, void *mem, const pl_answer *a)
+{
+    const kv_refs *r = mem;
+    if (a->err != 0 && a->err != -ENOSPC)
+        return PL_DONE;
+    kv_set_full(cx, r, a->err == -ENOSPC);
+    return PL_KEEP;
+}
+static PL_HANDLER(h_journal, on_journal);
+
 void kv_run(pl_ctx *cx, const kv_cfg *cfg, const kv_refs *r)
 {
     kv_listen l = { *cfg, *r };
     pl_cmd t = pl_cmd_time();
     pl_send(cx, &t, &h_started, &l, sizeof l);
+    pl_cmd j = pl_cmd_machine();
+    pl_send(cx, &j, &h_journal, r, sizeof *r);
 }
 
 static void kv_start(pl_ctx *cx, const void *cfg)
@@ -99,7 +116,7 @@ static int kv_parse(void *p, int argc, char **argv, char *err, size_t len)
 }
 
 static const pl_handler *const kv_handlers[] = {
-    &h_client, &h_stop, &h_started, &kv_h_conn, &pl_app_h_stop_signal,
+    &h_client, &h_stop, &h_started, &h_journal, &kv_h_conn, &pl_app_h_stop_signal,
     &pl_app_h_stop_signals, &pl_app_h_clock_tick, &pl_app_h_clock_time, NULL,
 };
 

@@ -2,11 +2,14 @@
  *
  *   prog [--backend B] [ARGS]        run live (B: auto, epoll or uring)
  *   prog sim [SIM OPTIONS] [ARGS]    run against the simulated world
+ *   prog boot DIR [ARGS]             a durable machine in DIR (lib_machine.c)
+ *   prog start DIR                   resume it
  *
  * Arguments are parsed by the program's own pure parse(); a usage error is
  * reported on stderr with exit code 2.
  */
 #include "pluto/pluto.h"
+#include "cli/lib_machine.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,5 +149,11 @@ int pl_main(const pl_program *p, int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "sim") == 0)
         return pl_cli_run(p, argv0, argc - 2, argv + 2, 1);
+    if (argc > 1 && (strcmp(argv[1], "boot") == 0 || strcmp(argv[1], "start") == 0)) {
+        char name[128];
+        snprintf(name, sizeof name, "%s %s", argv0, argv[1]);
+        const pl_program *const progs[] = { p };
+        return pl__machine_cli(progs, 1, name, argv[1][0] == 'b', argc - 2, argv + 2);
+    }
     return pl_cli_run(p, argv0, argc - 1, argv + 1, 0);
 }

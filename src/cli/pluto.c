@@ -6,8 +6,11 @@
  *   pluto counter [--interval-ms N]
  *   pluto kv [--port P] [--bind ADDR]
  *   pluto inspect DIR           a machine's state and damage (src/machine)
+ *   pluto boot DIR APP [ARGS]   a durable machine (lib_machine.c)
+ *   pluto start DIR             resume it
  */
 #include "apps/apps.h"
+#include "cli/lib_machine.h"
 #include "machine/machine.h"
 
 #include <stdbool.h>
@@ -30,6 +33,9 @@ static void usage(FILE *f)
     }
     fprintf(f, "  %-26s %s\n", "sim APP [--seed N] [ARGS]",
             "run APP against the simulated world; prints `trace <hash>` last");
+    fprintf(f, "  %-26s %s\n", "boot DIR APP [ARGS]",
+            "run APP as a durable machine in DIR (a new directory)");
+    fprintf(f, "  %-26s %s\n", "start DIR", "resume the machine in DIR where it stopped");
     fprintf(f, "  %-26s %s\n", "inspect DIR",
             "a machine's program, last sequence number, snapshots, log and damage");
     fprintf(f, "\noptions:\n  -h, --help     this text (pluto COMMAND --help: the command's)\n"
@@ -76,6 +82,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "inspect") == 0)
         return pm_inspect_main("pluto inspect", argc - 2, argv + 2);
+    if (strcmp(cmd, "boot") == 0 || strcmp(cmd, "start") == 0)
+        return pl__machine_cli(APPS, NAPPS, cmd[0] == 'b' ? "pluto boot" : "pluto start",
+                               cmd[0] == 'b', argc - 2, argv + 2);
     int sim = strcmp(cmd, "sim") == 0;
     if (sim) {
         if (argc < 3) {

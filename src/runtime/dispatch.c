@@ -22,14 +22,18 @@ pl_ans_kind pl__ans_kind_of(pl_cmd_kind k)
         [PL_CMD_CLOSE] = PL_ANS_DONE,       [PL_CMD_OPEN] = PL_ANS_OPENED,
         [PL_CMD_STAT] = PL_ANS_STAT,        [PL_CMD_READ_FILE] = PL_ANS_DATA,
         [PL_CMD_READDIR] = PL_ANS_DIR,      [PL_CMD_READ] = PL_ANS_DATA,
+        [PL_CMD_MACHINE] = PL_ANS_MACHINE,
     };
     PL_ASSERT(k >= 0 && k < PL_CMD_KIND_COUNT);
     return map[k];
 }
 
-/* Is this the last answer the command will ever give? */
-static bool is_final(const pl__task *t, const pl_answer *a)
+/* Is this the last answer the command will ever give? (A machine's status
+ * stream says -ENOSPC and goes on.) */
+bool pl__is_final(const pl__task *t, const pl_answer *a)
 {
+    if (t->cmd.kind == PL_CMD_MACHINE)
+        return a->err != 0 && a->err != -ENOSPC;
     if (!pl__cmd_is_stream(&t->cmd) || a->err != 0)
         return true;
     if (t->cmd.kind == PL_CMD_RECV)
@@ -89,7 +93,16 @@ static void after_call(pl_ctx *cx, bool ended)
     }
 }
 
+/* The backends' entry: in a machine, the answer is journaled first (one
+ * predictable branch otherwise). */
 void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
+{
+    if (rt->mach != NULL && !pl__machine_answer(rt->mach, t, a))
+        return;
+    pl__dispatch(rt, t, a);
+}
+
+void pl__dispatch(pl_rt *rt, pl__task *t, pl_answer *a)
 {
     PL_ASSERT(t->state != PL__T_DEAD);
     PL_ASSERT(a->kind >= 0 && a->kind < PL_ANS_KIND_COUNT);
@@ -100,7 +113,7 @@ void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a)
     if (a->err == -ETIMEDOUT && pl__deadline_extend(rt, t, a))
         return;
     pl__input_before(rt, t, a);
-    bool final = is_final(t, a);
+    bool final = pl__is_final(t, a);
     account(rt, t, a);
     if (final && t->state == PL__T_BACKEND)
         t->state = PL__T_NEW;           /* the backend has let go of it */
@@ -130,7 +143,7 @@ void pl__run_ready(pl_rt *rt)
             a.kind = pl__ans_kind_of(t->cmd.kind);
             a.err = (int)(int64_t)t->bk[0];
         }
-        pl__deliver(rt, t, &a);
+        pl__dispatch(rt, t, &a);
     }
 }
 

@@ -102,12 +102,14 @@ bool pl__fdq_is_open(const pl_rt *rt, int fd)
 
 bool pl__may_recv(pl_rt *rt, int fd)
 {
+    if (rt->hold_input)
+        return false;               /* a machine whose journal cannot be written */
     return fd >= rt->nfds || rt->fds[fd].queued < PL__SEND_HIGH;
 }
 
 bool pl__may_accept(pl_rt *rt)
 {
-    return rt->waitfd.head == NULL && rt->slots_used < rt->slots_max;
+    return rt->waitfd.head == NULL && rt->slots_used < rt->slots_max && !rt->hold_input;
 }
 
 void pl__fd_opened(pl_rt *rt, int fd)

@@ -102,7 +102,7 @@ bool pl__input_deliver(pl_rt *rt)
     pl__fdq *q = pl__fdq_get(rt, t->cmd.fd);
     if (t->state == PL__T_BACKEND && q->in_len > 0) {
         pl_answer a = { .kind = PL_ANS_DATA, .data = q->in, .len = q->in_len };
-        pl__deliver(rt, t, &a);
+        pl__dispatch(rt, t, &a);
     }
     return true;
 }
@@ -179,6 +179,6 @@ bool pl__deadline_fired(pl_rt *rt, pl__task *t)
     pl__task_finish(rt, t);
     pl__task_detach(rt, owner);
     pl_answer a = { .kind = pl__ans_kind_of(owner->cmd.kind), .err = -ETIMEDOUT };
-    pl__deliver(rt, owner, &a);
+    pl__dispatch(rt, owner, &a);
     return true;
 }

@@ -94,6 +94,7 @@ struct pl__task {
     bool slot;              /* holds a descriptor slot */
     bool bk_deadline;       /* a deadline armed in the backend (backend->deadline) */
     bool bk_listed;         /* on the backend's list */
+    bool bk_machine;        /* held by a durable machine's layer, not the live backend */
     _Alignas(16) uint8_t mem[];
 };
 

@@ -33,6 +33,11 @@ struct pl_rt {
     pl__pool pool;             /* tasks, send buffers, strings */
     pl__ref *refs;
     uint32_t nrefs;
+    /* A durable machine (machine.h), or NULL: answers from the backend are
+     * journaled before they are dispatched. */
+    struct pl__mach *mach;
+    bool hold_input;           /* machine: journal stalled, take no new input */
+    bool mach_owed;            /* machine: a commit is owed; the backend must not sleep */
 };
 
 struct pl_ctx {
@@ -50,6 +55,11 @@ struct pl_ctx {
 };
 
 /* dispatch.c, run.c */
+/* Deliver an answer the core produced itself (ready queue, buffered input, a
+ * deadline): a consequence of earlier answers, never journaled. Backends call
+ * pl__deliver(). */
+void pl__dispatch(pl_rt *rt, pl__task *t, pl_answer *a);
+bool pl__is_final(const pl__task *t, const pl_answer *a);   /* the backend lets go */
 void pl__start(pl_rt *rt, const pl_program *p, const void *cfg);
 void pl__run_ready(pl_rt *rt);
 int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg);
@@ -57,6 +67,9 @@ int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg);
 pl_rt *pl__rt_create(const pl_program *p, const pl__backend *be, void *state,
                      const pl_run_opts *o);
 void pl__rt_destroy(pl_rt *rt);
+/* A live backend chosen as pl_run chooses (o->backend), created for rt: its
+ * state and *be, or NULL (said on stderr) when none can run here. */
+void *pl__live_create(pl_rt *rt, const pl_run_opts *o, const pl__backend **be);
 
 /* registry.c */
 bool pl__registered(const pl_program *p, const pl_handler *h);
@@ -105,6 +118,10 @@ void pl__slots_admit(pl_rt *rt);
 bool pl__reader_set(pl_rt *rt, int fd, pl__task *t);
 void pl__reader_clear(pl_rt *rt, pl__task *t);
 
+/* machine_*.c: journal a backend's answer; false: drop it (the machine's own
+ * task, or the journal failed and the run stops). */
+bool pl__machine_answer(struct pl__mach *m, pl__task *t, const pl_answer *a);
+
 /* trace.c */
 void pl__trace_cmd(pl_rt *rt, const pl__task *t);
 void pl__trace_ans(pl_rt *rt, const pl__task *t, const pl_answer *a);
@@ -113,6 +130,7 @@ static inline bool pl__cmd_is_stream(const pl__cmd *c)
 {
     return c->kind == PL_CMD_LISTEN || c->kind == PL_CMD_RECV ||
            c->kind == PL_CMD_READ_FILE || c->kind == PL_CMD_SIGNAL ||
+           c->kind == PL_CMD_MACHINE ||
            (c->kind == PL_CMD_TIMER && c->every_ms > 0);
 }
 

@@ -125,6 +125,23 @@ static const pl__backend *backend_of(pl_backend_kind k)
          : k == PL_BACKEND_URING ? &pl__backend_uring : &pl__backend_epoll;
 }
 
+void *pl__live_create(pl_rt *rt, const pl_run_opts *o, const pl__backend **be)
+{
+    bool by_auto = false;
+    pl_backend_kind k = resolve(o->backend == PL_BACKEND_SIM ? PL_BACKEND_AUTO : o->backend,
+                                &by_auto);
+    if (k == PL_BACKEND_AUTO)
+        return NULL;
+    *be = backend_of(k);
+    void *state = (*be)->create(rt, o);
+    if (state == NULL && k == PL_BACKEND_URING && by_auto) {
+        fprintf(stderr, "pluto: io_uring setup failed; using epoll\n");
+        *be = &pl__backend_epoll;
+        state = (*be)->create(rt, o);
+    }
+    return state;
+}
+
 int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *o)
 {
     bool by_auto = false;

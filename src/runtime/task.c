@@ -44,7 +44,7 @@ void pl__task_free(pl_rt *rt, pl__task *t)
 
 bool pl__core_idle(const pl_rt *rt)
 {
-    return rt->ready.head == NULL && rt->pending_in.head == NULL;
+    return rt->ready.head == NULL && rt->pending_in.head == NULL && !rt->mach_owed;
 }
 
 void pl__ready_push(pl_rt *rt, pl__task *t)
@@ -145,6 +145,12 @@ void pl__submit(pl_rt *rt, pl__task *t)
     case PL_CMD_RECV:
         if (!pl__reader_set(rt, t->cmd.fd, t)) {
             pl__ready_error(rt, t, -EBUSY);
+            return;
+        }
+        break;
+    case PL_CMD_MACHINE:
+        if (rt->mach == NULL) {         /* not a machine: nobody will answer */
+            pl__ready_error(rt, t, -ENOTSUP);
             return;
         }
         break;

@@ -53,6 +53,6 @@ void pl__trace_ans(pl_rt *rt, const pl__task *t, const pl_answer *a)
         int64_t s[2] = { a->wall_ns, a->mono_ns };
         pl__trace_mix(rt, s, sizeof s);
     }
-    if (a->kind >= PL_ANS_RESULT)
+    if (a->kind >= PL_ANS_RESULT && a->kind <= PL_ANS_FIRST)
         pl__trace_mix(rt, a->res, sizeof a->res);
 }
