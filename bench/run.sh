@@ -6,14 +6,15 @@
 # round 2, ...) and the medians are reported. Two more figures for pluto alone: its
 # throughput at --workers 2 over --workers 1 under a CPU quota (workload `workers`), and
 # the instructions it runs per cached request, counted by callgrind (`instr`,
-# bench/instr.sh).
+# bench/instr.sh); and its durable writes per second against Redis with
+# `appendfsync always` (`kv`, bench/kv.sh).
 #
 # Environment:
 #   ROUNDS=3 DURATION=4        rounds per (server, workload) and seconds per run
 #   SERVERS="pluto pluto-epoll nginx lighttpd h2o ceiling"
 #                              pluto: its default backend (io_uring); pluto-epoll:
 #                              --backend epoll; ceiling: bench/ceiling.c
-#   WORKLOADS="small pipeline 64k 10m close idle workers instr"
+#   WORKLOADS="small pipeline 64k 10m close idle workers instr kv"
 #   IDLE_CONNS=10000           connections held for the RSS-per-connection figure
 #   SCALE_QUOTA=0.3            CPU (in cores) per pluto worker in the `workers` runs
 #   QUICK=1                    smoke test: 1 round of 1 s, 1,000 idle connections,
@@ -43,7 +44,7 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 INSTR_N=${INSTR_N:-20000}
 SCALE_QUOTA=${SCALE_QUOTA:-0.3}
 SERVERS=${SERVERS:-pluto pluto-epoll nginx lighttpd h2o ceiling}
-WORKLOADS=${WORKLOADS:-small pipeline 64k 10m close idle workers instr}
+WORKLOADS=${WORKLOADS:-small pipeline 64k 10m close idle workers instr kv}
 BASE_PORT=${BASE_PORT:-18080}
 OUT=${OUT:-$HERE/results}
 PLUTO=${PLUTO:-$ROOT/build/pluto}
@@ -61,7 +62,7 @@ for s in $SERVERS; do
 done
 for w in $WORKLOADS; do
     case "$w" in
-    small | pipeline | 64k | 10m | close | idle | workers | instr) ;;
+    small | pipeline | 64k | 10m | close | idle | workers | instr | kv) ;;
     *) die "unknown workload '$w'" ;;
     esac
 done
@@ -79,6 +80,10 @@ ensure_packages() {
     command -v cc > /dev/null || want="$want gcc libc6-dev"
     command -v taskset > /dev/null || want="$want util-linux"
     if has "$WORKLOADS" instr; then command -v valgrind > /dev/null || want="$want valgrind"; fi
+    if has "$WORKLOADS" kv; then
+        command -v redis-server > /dev/null || want="$want redis-server"
+        command -v redis-benchmark > /dev/null || want="$want redis-tools"
+    fi
     for p in $SERVERS; do
         case "$p" in
         nginx) [ -x /usr/sbin/nginx ] || want="$want nginx-light" ;;
@@ -382,6 +387,8 @@ RAW="$TMP/raw.tsv"
 IDLE_RAW="$TMP/idle.tsv"
 BUSY_RAW="$TMP/busiest.tsv"
 INSTR_RAW="$TMP/instr.tsv"
+KV_RAW="$TMP/kv.tsv"
+: > "$KV_RAW"
 : > "$RAW"
 : > "$IDLE_RAW"
 : > "$BUSY_RAW"
@@ -592,7 +599,7 @@ done
 for round in $(seq "$ROUNDS"); do
     log "bench: round $round of $ROUNDS"
     for w in $WORKLOADS; do
-        [ "$w" = instr ] && continue
+        case "$w" in instr | kv) continue ;; esac
         for s in $(servers_for "$w"); do
             [ "${AVAIL[$s]}" = 1 ] || continue
             if ! kill -0 "${PID[$s]}" 2> /dev/null; then
@@ -623,6 +630,17 @@ if has "$WORKLOADS" instr; then
     fi
 fi
 
+# Durable writes, pluto's kv machine against Redis (bench/kv.sh): its own servers and
+# interleaved rounds, after the others (its fsyncs would disturb them).
+if has "$WORKLOADS" kv; then
+    log "bench: durable writes (bench/kv.sh): pluto kv against redis, $ROUNDS x ${DURATION} s"
+    ROUNDS=$ROUNDS DURATION=$DURATION KV_PORT=$((port + 4)) KV_OUT=$KV_RAW KV_MD=$TMP/kv.md \
+        bash "$HERE/kv.sh" "$PLUTO" >&2 &
+    CLIENT_PID=$!
+    wait "$CLIENT_PID" || log "bench: bench/kv.sh failed"
+    CLIENT_PID=""
+fi
+
 # ---------------------------------------------------------------- report
 mkdir -p "$OUT"
 avail_list="" notes=""
@@ -644,6 +662,10 @@ versions="nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||'), lighttpd $(/usr/sbin
         printf '\ninstr\tserver\trequests\tinstructions_warmup_only\tinstructions_with_requests\tper_request\n'
         cat "$INSTR_RAW"
     fi
+    if [ -s "$KV_RAW" ]; then
+        printf '\nkv\tround\tserver\twrites\tduration_us\terrors\tserver_cpu_ticks\tclient_cpu_ms\n'
+        cat "$KV_RAW"
+    fi
 } > "$OUT/latest-raw.tsv"
 
 awk -F'\t' -v servers="$SERVERS" -v avail="$avail_list" -v notes="$notes" -v hz="$CLK_TCK" \
@@ -653,6 +675,10 @@ awk -F'\t' -v servers="$SERVERS" -v avail="$avail_list" -v notes="$notes" -v hz=
     -v quota_note="$QUOTA_NOTE" -v instr_n="$INSTR_N" \
     -v header="$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $versions" \
     -f "$HERE/report.awk" "$RAW" "$IDLE_RAW" "$BUSY_RAW" "$INSTR_RAW" > "$OUT/latest.md"
+if [ -s "$TMP/kv.md" ]; then
+    printf '\n' >> "$OUT/latest.md"
+    cat "$TMP/kv.md" >> "$OUT/latest.md"
+fi
 
 # Chart: grouped bars, one panel per unit (req/s, GB/s), one bar per server.
 color() {
