@@ -7,6 +7,7 @@
 #   make check-purity   fail if a pure module references OS calls, the clock or rand
 #   make bench      pluto side by side with nginx, lighttpd and h2o (bench/results/)
 #   make fuzz       each libFuzzer driver for FUZZ_SECONDS (default 60)
+#   make fuzz-long  each driver until FUZZ_EXECS executions (ledger: docs/fuzz-ledger.tsv)
 #   make install PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -102,6 +103,13 @@ fuzz: deps $(FUZZ_BIN)
 
 fuzz-smoke: $(FUZZ_BIN)
 	@scripts/fuzz.sh 5 $(FUZZ_BIN)
+
+# A long campaign: each driver until FUZZ_EXECS executions of its current
+# source are in docs/fuzz-ledger.tsv (FUZZ_BUDGET=S stops after S seconds).
+FUZZ_EXECS ?= 100000000
+.PHONY: fuzz-long
+fuzz-long: deps $(FUZZ_BIN)
+	@scripts/fuzz-long.sh $(FUZZ_EXECS) $(FUZZ_BIN)
 
 check-purity: $(APP_OBJ)
 	@scripts/check-purity.sh $(APP_OBJ)

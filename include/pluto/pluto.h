@@ -341,6 +341,7 @@ typedef struct pl_program {
     const char *version;
     const char *summary;            /* one line for --help */
     const char *usage;              /* "[PORT]" */
+    const char *options;            /* its options for --help, one per line (or NULL) */
     /* Registry, NULL-terminated: names must be unique, and when a registry is
      * given every handler the program uses must be in it (checked). */
     const pl_handler *const *handlers;

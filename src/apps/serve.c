@@ -267,7 +267,10 @@ static void serve_start(pl_ctx *cx, const void *p)
     listen_mem l = { { .cfg = pl_ref_new(cx, &cfg, sizeof cfg),
                        .clock = pl_ref_new(cx, NULL, sizeof(serve_clock)),
                        .conns = pl_ref_new(cx, &st, sizeof st),
-                       .cache = pl_ref_new(cx, NULL, sizeof(serve_cache)), .root = -1 } };
+                       .cache = pl_ref_new(cx, NULL, sizeof(serve_cache) +
+                                           cfg.cache_files * sizeof(serve_entry)),
+                       .root = -1 } };
+    ((serve_cache *)pl_ref_mut(cx, l.refs.cache, NULL))->slots = cfg.cache_files;
     pl_cmd t = pl_cmd_time();
     pl_send(cx, &t, &h_start_time, &l, sizeof l);
 }
@@ -311,6 +314,7 @@ const pl_program pl_app_serve = {
     .version = PL_VERSION,
     .summary = "serve DIR over HTTP/1.1 (default port 8000; `pluto PORT DIR` also works)",
     .usage = "[DIR] [-p PORT] [-b ADDR] [options]",
+    .options = serve_options,
     .handlers = serve_handlers,
     .cfg_size = sizeof(serve_cfg),
     .parse = serve_parse,

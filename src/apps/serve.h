@@ -35,6 +35,7 @@ typedef struct serve_cfg {
     uint32_t worker, nworkers;  /* this copy's worker index, and how many */
     uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms;
     uint32_t max_conns, max_header_bytes;
+    uint32_t cache_files;       /* --cache-files: slots of the in-memory cache */
     bool dotfiles_allow, list_dirs, cors, short_form;
     char cache_control[128];
     char spa[256];
@@ -63,7 +64,7 @@ typedef struct serve_state {
 /* The clock ref: seconds and the Date header, updated every second. */
 typedef struct serve_clock { int64_t now_s; char date[32]; } serve_clock;
 
-enum { SERVE_CACHE_SLOTS = 1024, SERVE_CACHE_BODY = 16 * 1024 };
+enum { SERVE_CACHE_SLOTS = 1024, SERVE_CACHE_BODY = 16 * 1024 };  /* default slots */
 enum { SERVE_HEAD_KEPT = 640 }; /* room for a cached file's kept head (serve_resp.c) */
 
 /* Which representation of a file a cache entry holds, and what was known of
@@ -109,7 +110,9 @@ typedef struct serve_fds {
     uint32_t users[SERVE_FDS_MAX];   /* by descriptor: the cache's hold + sends in flight */
 } serve_fds;
 
-typedef struct serve_cache { serve_entry e[SERVE_CACHE_SLOTS]; serve_fds fds; } serve_cache;
+/* The cache ref: cfg->cache_files entries after the kept descriptors. Its
+ * pages are touched only as entries fill. */
+typedef struct serve_cache { serve_fds fds; uint32_t slots; serve_entry e[]; } serve_cache;
 
 typedef struct serve_conn {
     serve_refs refs;
@@ -168,6 +171,9 @@ void serve_simple(pl_ctx *cx, const serve_conn *c, int status, bool head, bool c
                   const char *location, const char *allow);
 const serve_cfg *serve_cfg_of(pl_ctx *cx, const serve_refs *r);
 const char *serve_date(pl_ctx *cx, const serve_refs *r);
+
+/* serve_cli.c */
+extern const char serve_options[];
 
 /* serve_cache.c */
 int64_t serve_now(pl_ctx *cx, const serve_refs *r);

@@ -55,7 +55,7 @@ int64_t serve_now(pl_ctx *cx, const serve_refs *r)
 static const serve_entry *mem_get(serve_cache *k, const char *path, uint64_t h, unsigned enc,
                                   int64_t now)
 {
-    const serve_entry *e = &k->e[slot(h, enc, SERVE_CACHE_SLOTS)];
+    const serve_entry *e = &k->e[slot(h, enc, k->slots)];
     if (e->hash != h || e->v.enc != enc || strcmp(e->path, path) != 0 || now >= e->until_s)
         return NULL;
     return e;
@@ -83,7 +83,7 @@ const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *
     uint64_t h = hash_path(path);
     serve_cache *k = cache_of(cx, r);
     forget_fd(cx, &k->fds, path, h, v->enc);        /* it was large until now */
-    serve_entry *e = &k->e[slot(h, v->enc, SERVE_CACHE_SLOTS)];
+    serve_entry *e = &k->e[slot(h, v->enc, k->slots)];
     e->hash = h;
     e->until_s = serve_now(cx, r) + 2;              /* this second and the next */
     e->st = *st;
@@ -185,7 +185,8 @@ bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_s
     serve_fds *f = fds_of(cx, r);
     PL_ASSERT(f->users[fd] == 0);
     uint64_t h = hash_path(path);
-    serve_entry *m = &cache_of(cx, r)->e[slot(h, v->enc, SERVE_CACHE_SLOTS)];
+    serve_cache *k = cache_of(cx, r);
+    serve_entry *m = &k->e[slot(h, v->enc, k->slots)];
     if (m->hash == h && m->v.enc == v->enc && strcmp(m->path, path) == 0)
         m->hash = 0;                                /* it was small until now */
     serve_fd_entry *e = &f->e[slot(h, v->enc, SERVE_FDS_SLOTS)];

@@ -61,6 +61,7 @@ static void defaults(serve_cfg *cfg)
     cfg->send_timeout_ms = 60000;
     cfg->drain_timeout_ms = 10000;
     cfg->max_header_bytes = 32768;
+    cfg->cache_files = SERVE_CACHE_SLOTS;
 }
 
 /* The operational options: the access log, draining, the send timeout, the
@@ -136,6 +137,12 @@ static const char *option(serve_cfg *cfg, const char *name, const char *v)
         cfg->max_header_bytes = (uint32_t)n;
         return NULL;
     }
+    if (!strcmp(name, "--cache-files")) {
+        if (pl_app_number(v, 8, 65536, &n))
+            return "bad number (8..65536)";
+        cfg->cache_files = (uint32_t)n;
+        return NULL;
+    }
     if (!strcmp(name, "--header"))
         return add_header(cfg, v) ? "bad header (expected 'Name: value')" : NULL;
     if (!strcmp(name, "--cache-control")) {
@@ -155,11 +162,34 @@ static const char *option(serve_cfg *cfg, const char *name, const char *v)
     return "unknown option";
 }
 
+const char serve_options[] =
+    "options:\n"
+    "  -p, --port N          port (default 8000; 0: any free port)\n"
+    "  -b, --bind ADDR       address (default ::, dual-stack)\n"
+    "  -w, --workers N       event loops sharing the port (default: online CPUs)\n"
+    "  --header-timeout T    time to send a whole request head (default 10s)\n"
+    "  --idle-timeout T      time a keep-alive connection may stay idle (default 60s)\n"
+    "  --send-timeout T      a client that reads nothing this long is cut (default 60s)\n"
+    "  --drain-timeout T     how long a stop waits for responses under way (default 10s)\n"
+    "  --max-conns N         connections per worker, 503 above (default from ulimit -n)\n"
+    "  --max-header-bytes N  request head size limit, 431 above (default 32768)\n"
+    "  --cache-files N       small files kept in memory per worker (default 1024)\n"
+    "  --dotfiles deny|allow serve names starting with '.' (default deny)\n"
+    "  --cors                Access-Control-Allow-Origin: *\n"
+    "  --header 'K: V'       an extra header on every response (repeatable)\n"
+    "  --cache-control P     Cache-Control for every file (default no-cache on HTML)\n"
+    "  --list-dirs           an HTML listing for a directory without index.html\n"
+    "  --spa FILE            a missing extensionless path gets FILE with 200\n"
+    "  --access-log PATH     one line per response to PATH ('-': stdout; default off)\n"
+    "  --log-format F        combined (default) or json\n"
+    "  --user NAME           started as root: become NAME once the port is bound\n"
+    "  --no-sandbox          no Landlock, no seccomp (on by default)\n";
+
 static bool takes_value(const char *a)
 {
     static const char *const with[] = { "-p", "--port", "-b", "--bind", "-w", "--workers",
         "--header-timeout",
-        "--idle-timeout", "--max-conns", "--max-header-bytes", "--header",
+        "--idle-timeout", "--max-conns", "--max-header-bytes", "--cache-files", "--header",
         "--cache-control", "--dotfiles", "--spa", "--access-log", "--log-format",
         "--drain-timeout", "--send-timeout", "--user", NULL };
     for (int i = 0; with[i]; i++)

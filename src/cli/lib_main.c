@@ -119,8 +119,8 @@ int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, in
         return 2;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s %s\n%s\n%s", argv0, p->usage, p->summary,
-                   sim ? SIM_HELP : LIVE_HELP);
+            printf("usage: %s %s\n%s\n%s%s", argv0, p->usage, p->summary,
+                   p->options ? p->options : "", sim ? SIM_HELP : LIVE_HELP);
             return 0;
         }
     }

@@ -184,9 +184,10 @@ void pl_ref_set(pl_ctx *cx, pl_ref ref, const void *val, size_t len)
         memcpy(p, val, len);
     free(rt->refs[ref].p);
     rt->refs[ref] = (pl__ref){ p, len };
-    uint32_t tag[2] = { 0x52454657u, ref };
+    uint64_t tag[3] = { 0x52454657u, ref, len };
     pl__trace_mix(rt, tag, sizeof tag);
-    pl__trace_mix(rt, p, len);
+    if (val)                        /* zeroes add nothing the length does not say */
+        pl__trace_mix(rt, p, len);
 }
 
 void *pl_ref_resize(pl_ctx *cx, pl_ref ref, size_t len)

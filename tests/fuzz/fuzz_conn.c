@@ -10,7 +10,8 @@
  * Each chunk byte c sends the next c bytes of the payload, or, when c is 0,
  * lets a minute pass (every pending timer fires: header and idle timeouts,
  * the clock). Then the rest of the payload goes in one chunk, then EOF.
- * m & 32 sets --max-header-bytes 1024, m & 64 --dotfiles allow.
+ * m & 32 sets --max-header-bytes 1024, m & 64 --dotfiles allow. The cache
+ * has 8 slots (--cache-files 8), so files of the site push each other out.
  *
  * Oracles, beyond no crash (ASan, UBSan, the runtime's assertions):
  *   - the output is a sequence of whole HTTP/1.1 responses: a status line,
@@ -471,8 +472,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ncuts = m & 31u;
     ncuts = ncuts < size - 1 ? ncuts : size - 1;
     size_t n = size - 1 - ncuts;
-    char *argv[6] = { "." };
-    int argc = 1;
+    char *argv[8] = { ".", "--cache-files", "8" };  /* small: cheap to set up, evicts often */
+    int argc = 3;
     if (m & 32)
         argv[argc++] = "--max-header-bytes", argv[argc++] = "1024";
     if (m & 64)

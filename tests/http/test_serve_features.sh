@@ -607,6 +607,35 @@ else
     not_ok "pluto serve DIR --list-dirs --access-log FILE starts"
 fi
 
+# ---- --cache-files: a small cache evicts, and every body stays right ------------------------
+CF=$TMP/cachefiles
+mkdir -p "$CF"
+for i in $(seq 40); do head -c $((i * 97)) /dev/urandom >"$CF/f$i.bin"; done
+if serve cachefiles "$CF" --cache-files 8; then
+    bad=0
+    for round in 1 2; do
+        for i in $(seq 40); do
+            curl -s --max-time 5 -o "$R/cf.b" "http://127.0.0.1:$SRV_PORT/f$i.bin" &&
+                cmp -s "$R/cf.b" "$CF/f$i.bin" || bad=$((bad + 1))
+        done
+    done
+    stop_server "$SRV_PID"
+    check "--cache-files 8: 40 files fetched twice through 8 slots, every body right ($bad wrong)" \
+        [ "$bad" -eq 0 ]
+else
+    not_ok "pluto serve DIR --cache-files 8 starts"
+fi
+for bad_arg in 7 65537 x; do
+    timeout -k 2 5 "$PLUTO" serve "$SITE" -b 127.0.0.1 -p 0 --cache-files "$bad_arg" \
+        >"$R/a.out" 2>"$R/a.err"
+    rc=$?
+    check "--cache-files $bad_arg: exit 2 with a message (got $rc)" \
+        eval '[ "$rc" -eq 2 ] && grep -q -- "--cache-files" "$R/a.err"'
+done
+"$PLUTO" serve --help >"$R/help.out" 2>&1
+check "serve --help lists the server's options" \
+    eval 'grep -q -- "--cache-files N" "$R/help.out" && grep -q -- "--max-header-bytes N" "$R/help.out"'
+
 # ---- arguments -----------------------------------------------------------------------------
 for bad_arg in '../x.html' 'a/../../x' '' 'dir/'; do
     timeout -k 2 5 "$PLUTO" serve "$SITE" -b 127.0.0.1 -p 0 --spa "$bad_arg" >"$R/a.out" 2>"$R/a.err"
