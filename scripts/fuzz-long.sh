@@ -23,7 +23,7 @@ ledger=${FUZZ_LEDGER:-docs/fuzz-ledger.tsv}
 start=$(date +%s)
 [ -f "$ledger" ] ||
     printf 'date\tdriver\tdriver-hash\tcommit\texecutions\tseconds\tfindings\n' >"$ledger"
-commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
+commit=${FUZZ_COMMIT:-$(git describe --always --dirty 2>/dev/null || echo unknown)}
 
 source_hash() { sha256sum "tests/fuzz/$1.c" | cut -c1-12; }
 
