@@ -17,6 +17,7 @@
 # there); a cached request opens nothing, so the count is the same.
 #
 # Environment: INSTR_N=20000 INSTR_WARM=300 INSTR_PORT=18099 (127.0.0.1)
+#   INSTR_FILE=/64k.bin   another file of bench/mksite.sh's site (default /small.html)
 #   INSTR_SERVERS="uring epoll ceiling"
 #   INSTR_OUT=FILE   append one row per server: instr NAME N A B PER_REQUEST
 # Prints one line per server; exits 1 when a server could not be measured (the others
@@ -28,6 +29,7 @@ ROOT=$(dirname "$HERE")
 PLUTO=${1:-$ROOT/build/pluto}
 N=${INSTR_N:-20000}
 WARM=${INSTR_WARM:-300}
+FILE=${INSTR_FILE:-/small.html}
 PORT=${INSTR_PORT:-18099}
 SERVERS=${INSTR_SERVERS:-uring epoll ceiling}
 OUTF=${INSTR_OUT:-}
@@ -77,7 +79,7 @@ run() {
     done
     local got want
     want=$(printf 'done %d %d\ndone %d %d' "$WARM" "$WARM" "$more" "$more")
-    got=$(printf '%d\n%d\n' "$WARM" "$more" | timeout 120 "$TMP/client" 127.0.0.1 "$PORT" /small.html) || true
+    got=$(printf '%d\n%d\n' "$WARM" "$more" | timeout 120 "$TMP/client" 127.0.0.1 "$PORT" "$FILE") || true
     kill -TERM "$SRV" 2> /dev/null || true
     wait "$SRV" 2> /dev/null || true
     SRV=""

@@ -79,6 +79,10 @@ typedef struct serve_variant {
 /* Whether responses with these bytes say Vary: Accept-Encoding. */
 static inline bool serve_vary(const serve_variant *v) { return v->enc != 0 || v->sidecars != 0; }
 
+/* A plain 200's head for a cached file, up to its Connection line
+ * (serve_resp.c); len 0: none (too long for text[]). */
+typedef struct serve_kept_head { uint16_t len; char text[SERVE_HEAD_KEPT]; } serve_kept_head;
+
 typedef struct serve_entry {
     uint64_t hash;              /* of path; 0: empty */
     int64_t until_s;            /* valid while the clock is before this */
@@ -86,8 +90,7 @@ typedef struct serve_entry {
     uint32_t body_len;
     serve_variant v;
     char path[240];             /* the file's (a sidecar's entry too) */
-    uint16_t head_len;          /* 0: no kept head (too long for head[]) */
-    char head[SERVE_HEAD_KEPT]; /* a plain 200's head, up to its Connection line */
+    serve_kept_head head;
     uint8_t body[SERVE_CACHE_BODY];
 } serve_entry;
 
@@ -102,6 +105,7 @@ typedef struct serve_fd_entry {
     int fd;
     serve_variant v;
     char path[240];
+    serve_kept_head head;
 } serve_fd_entry;
 
 typedef struct serve_fds {
@@ -224,9 +228,10 @@ typedef struct serve_rep {
 typedef struct serve_out { size_t len; char buf[64 * 1024]; } serve_out;
 
 void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out);
-/* Build e's kept head: the head of a 200 to a GET or HEAD without
- * preconditions or Range, up to its Connection line (serve_cache_put). */
-void serve_head_keep(pl_ctx *cx, const serve_refs *r, serve_entry *e);
+/* Build the kept head of p's representation: the head of a 200 to a GET
+ * or HEAD without preconditions or Range, up to its Connection line (when a
+ * cache entry is put, in memory or kept open). */
+void serve_head_keep(pl_ctx *cx, const serve_refs *r, const serve_rep *p, serve_kept_head *k);
 /* Answer from a cache entry: into out when given, else with its own send. */
 void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
                       const serve_entry *e, serve_out *out);
@@ -237,7 +242,7 @@ void serve_from_hit(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const
 /* The head, then SENDFILE from fd: closed after the last send, or, kept by
  * the open-file cache, its use released (serve_fds_release). */
 void serve_send_open(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, int fd,
-                     const serve_rep *p, bool kept);
+                     const serve_rep *p, bool kept, const serve_kept_head *head);
 void serve_close_file(pl_ctx *cx, int fd);
 /* The request's headers as the pure evaluators read them. */
 pl_http_req serve_conditions(const serve_req *r);

@@ -91,7 +91,8 @@ const serve_entry *serve_cache_put(pl_ctx *cx, const serve_refs *r, const char *
     memcpy(e->path, path, plen + 1);
     memcpy(e->body, body, len);
     e->body_len = (uint32_t)len;
-    serve_head_keep(cx, r, e);                      /* the same for most requests */
+    serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
+    serve_head_keep(cx, r, &p, &e->head);           /* the same for most requests */
     return e;
 }
 
@@ -197,6 +198,8 @@ bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_s
     e->fd = fd;
     e->v = *v;
     memcpy(e->path, path, plen + 1);
+    serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
+    serve_head_keep(cx, r, &p, &e->head);
     f->users[fd] = 2;                               /* the cache's, and the caller's */
     return true;
 }

@@ -80,7 +80,7 @@ static void directory(pl_ctx *cx, const serve_req *r, int fd)
 static void respond(pl_ctx *cx, const serve_req *r, int fd, const serve_rep *p, bool kept)
 {
     pl_http_req q = serve_conditions(r);
-    serve_send_open(cx, &r->conn, &q, fd, p, kept);
+    serve_send_open(cx, &r->conn, &q, fd, p, kept, NULL);
     serve_next(cx, &r->conn, r->keep_alive);
 }
 

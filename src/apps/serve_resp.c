@@ -190,27 +190,26 @@ enum { DATE_AT = 38 };          /* "HTTP/1.1 200 OK\r\nServer: pluto\r\nDate: " 
 _Static_assert(SERVE_HEAD_KEPT + 24 + sizeof((serve_cfg *)0)->extra + 2 <= SERVE_HEAD_MAX,
                "a kept head with its Connection line and --header lines fits a head's room");
 
-void serve_head_keep(pl_ctx *cx, const serve_refs *r, serve_entry *e)
+void serve_head_keep(pl_ctx *cx, const serve_refs *r, const serve_rep *p, serve_kept_head *k)
 {
-    e->head_len = 0;
+    k->len = 0;
     pl_http_req q;
     memset(&q, 0, offsetof(pl_http_req, nheaders));
     q.method = PL_HTTP_GET;
     q.keep_alive = true;
     q.minor = 1;
-    serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
     serve_body b;
     pl_http_resp h;
     head_text t;
-    head_fields(cx, r, &q, &p, &b, &h, &t);
+    head_fields(cx, r, &q, p, &b, &h, &t);
     h.extra = NULL;                       /* per request, with the Connection line */
     char buf[SERVE_HEAD_MAX];
     size_t n = pl_http_resp_head(buf, sizeof buf, &h);
-    if (h.status != 200 || n < DATE_AT + 29 + 2 || n - 2 > sizeof e->head ||
+    if (h.status != 200 || n < DATE_AT + 29 + 2 || n - 2 > sizeof k->text ||
         memcmp(buf + DATE_AT - 6, "Date: ", 6) != 0 || memcmp(buf + DATE_AT + 29, "\r\n", 2) != 0)
         return;                           /* every request takes the general path */
-    memcpy(e->head, buf, n - 2);          /* without the blank line */
-    e->head_len = (uint16_t)(n - 2);
+    memcpy(k->text, buf, n - 2);          /* without the blank line */
+    k->len = (uint16_t)(n - 2);
 }
 
 static void put_str(char *dst, size_t *n, const char *s, size_t len)
@@ -219,18 +218,18 @@ static void put_str(char *dst, size_t *n, const char *s, size_t len)
     *n += len;
 }
 
-/* A plain GET or HEAD answered with e's kept head into buf (room for it,
- * the --header lines and the body); its length, 0 when the request is not
- * plain (the general path answers it). */
+/* A plain GET or HEAD answered with a kept head into buf (room for it and
+ * the --header lines), its body size bytes long; the head's length, 0 when
+ * the request is not plain (the general path answers it). */
 static size_t from_kept(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
-                        const serve_entry *e, char *buf)
+                        const serve_kept_head *k, uint64_t size, char *buf)
 {
-    if (e->head_len == 0 || q->if_match.len || q->if_unmodified_since.len ||
+    if (k->len == 0 || q->if_match.len || q->if_unmodified_since.len ||
         q->if_none_match.len || q->if_modified_since.len || q->range.len)
         return 0;
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     size_t n = 0;
-    put_str(buf, &n, e->head, e->head_len);
+    put_str(buf, &n, k->text, k->len);
     memcpy(buf + DATE_AT, serve_date(cx, &c->refs), 29);
     if (!q->keep_alive)
         put_str(buf, &n, "Connection: close\r\n", 19);
@@ -238,11 +237,8 @@ static size_t from_kept(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
         put_str(buf, &n, "Connection: keep-alive\r\n", 24);
     put_str(buf, &n, cfg->extra, strlen(cfg->extra));
     put_str(buf, &n, "\r\n", 2);
-    bool body = q->method != PL_HTTP_HEAD;
-    if (body)
-        put_str(buf, &n, (const char *)e->body, e->body_len);
     if (cfg->access_log[0])
-        serve_log_response(cx, c, q, 200, body ? e->body_len : 0);
+        serve_log_response(cx, c, q, 200, q->method != PL_HTTP_HEAD ? size : 0);
     return n;
 }
 
@@ -279,7 +275,9 @@ void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
     if (out != NULL && sizeof out->buf - out->len < ROOM)
         serve_flush(cx, c, out);
     char *buf = out != NULL ? out->buf + out->len : one;
-    size_t n = from_kept(cx, c, q, e, buf);
+    size_t n = from_kept(cx, c, q, &e->head, e->body_len, buf);
+    if (n > 0 && q->method != PL_HTTP_HEAD)
+        put_str(buf, &n, (const char *)e->body, e->body_len);
     if (n == 0) {
         serve_body b;
         serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
@@ -297,11 +295,16 @@ void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
 /* The head, then SENDFILE from the descriptor (closed after the last send,
  * or its use released when the open-file cache keeps it). */
 void serve_send_open(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, int fd,
-                     const serve_rep *p, bool kept)
+                     const serve_rep *p, bool kept, const serve_kept_head *head)
 {
     char buf[SERVE_HEAD_MAX];
     serve_body b;
-    size_t n = head_of(cx, c, q, p, buf, sizeof buf, &b);
+    size_t n = head ? from_kept(cx, c, q, head, p->st->size, buf) : 0;
+    if (n > 0) {                            /* the whole file, or none for a HEAD */
+        b.off = 0, b.nparts = 0;
+        b.len = q->method != PL_HTTP_HEAD ? p->st->size : 0;
+    } else
+        n = head_of(cx, c, q, p, buf, sizeof buf, &b);
     if (n > 0)
         serve_write(cx, c, buf, n);
     if (b.nparts == 0 && b.len > 0) {
@@ -344,5 +347,5 @@ void serve_from_hit(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, const
     serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
     serve_flush(cx, c, out);                /* what came before goes first */
     serve_fds_use(cx, &c->refs, e->fd);
-    serve_send_open(cx, c, q, e->fd, &p, true);
+    serve_send_open(cx, c, q, e->fd, &p, true, &e->head);
 }

@@ -27,6 +27,7 @@
 #       for one without any make no open (at most 25 each: the caches check files
 #       again every second or two) and allocate nothing (at most 20), and on epoll
 #       take one receive and one send each.
+# In (d) and (e), the head a kept head gives is the general path's but for the Date.
 # (a) and (c) are skipped for sanitizer builds (their allocator cannot be interposed,
 # their redzones are not the server's memory), (b) when strace is missing or cannot
 # attach. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
@@ -254,6 +255,7 @@ check_open_files() {    # (d), with the client on /big.bin
         return
     fi
     held_before=$(held)
+    same_head "$b (d): a kept file's head" /big.bin
     if strace_requests "$b" "$n"; then
         within "$b (d): no open, stat or close for a kept file" \
             "$(calls "$TMP/strace" openat openat2 open newfstatat fstat statx close)" \
@@ -292,6 +294,21 @@ head -c 3000 /dev/zero | tr '\0' 'p' >"$SITE/bare.js"       # no sidecar at all
 AE='Accept-Encoding: br, gzip'
 }
 
+# The head a plain request gets from a cache entry's kept head is the one the
+# general path builds (forced by a precondition that does not hold), but for
+# the Date: for GET, HEAD, HTTP/1.0 and Connection: close.
+same_head() {           # WHAT PATH
+    local what=$1 url="http://127.0.0.1:$PORT$2" v bad=""
+    for v in "-X GET" "-I" "-0 -X GET" "-H Connection:close -X GET"; do
+        curl -s $v -D "$TMP/h.kept" -o /dev/null "$url"
+        curl -s $v -H 'If-None-Match: "other"' -D "$TMP/h.general" -o /dev/null "$url"
+        grep -q '^HTTP/1.1 200' "$TMP/h.kept" &&
+            diff <(grep -v '^Date:' "$TMP/h.kept") <(grep -v '^Date:' "$TMP/h.general") >/dev/null ||
+            bad="$bad [$v]"
+    done
+    check "$what is the general path's but for the Date (differs:${bad:- none})" [ -z "$bad" ]
+}
+
 check_sidecar() {       # (e) B PATH WHAT, with the client on PATH sending Accept-Encoding
     local b=$1 path=$2 what=$3 n=500 m0 m1 got
     got=$(curl -s -H "$AE" -o "$TMP/side.body" -w '%{http_code} %header{content-encoding}' \
@@ -308,6 +325,7 @@ check_sidecar() {       # (e) B PATH WHAT, with the client on PATH sending Accep
         not_ok "$b (e): 20 requests for $what (got '$REPLY')"
         return
     fi
+    same_head "$b (e): $what, its kept head" "$path"
     if [ "$SANITIZED" = 1 ]; then
         skip "$b (e): allocations for $what (a sanitizer's allocator cannot be counted)"
     else
