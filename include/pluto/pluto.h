@@ -81,8 +81,11 @@ typedef enum pl_cmd_kind {
 /* Flags for PL_CMD_LOG: the error stream instead of the output stream. */
 enum { PL_LOG_ERR = 1 };
 
-/* Flags for PL_CMD_LISTEN: share the port with the other workers. */
-enum { PL_LISTEN_REUSEPORT = 1 };
+/* Flags for PL_CMD_LISTEN: share the port with the other workers; the
+ * client speaks first (as in HTTP), so a client is handed over only once its
+ * first bytes have arrived, or after about a second of silence: accepting
+ * it and reading its request then take one wake-up, not two. */
+enum { PL_LISTEN_REUSEPORT = 1, PL_LISTEN_CLIENT_FIRST = 2 };
 
 /* Open flags for PL_CMD_OPEN. PL_OPEN_APPEND opens for writing at the end,
  * creating the file (mode 0644) when missing: a log. SEND writes to it (a

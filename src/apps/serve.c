@@ -188,8 +188,9 @@ static void listen_and_serve(pl_ctx *cx, const listen_mem *l)
 {
     const serve_cfg *cfg = serve_cfg_of(cx, &l->refs);
     pl_cmd listen = pl_cmd_listen(cfg->bind, cfg->port);
+    listen.flags = PL_LISTEN_CLIENT_FIRST;          /* a request comes first */
     if (cfg->nworkers > 1)
-        listen.flags = PL_LISTEN_REUSEPORT;
+        listen.flags |= PL_LISTEN_REUSEPORT;
     pl_start serve = { listen, &h_client, l, sizeof *l };
     pl_start stop = pl_app_stop_start();
     pl_first_graceful(cx, &serve, &stop, &h_stop, &l->refs, sizeof l->refs);

@@ -6,6 +6,7 @@
  * registers EPOLLOUT only after a write would block.
  */
 #include "backend/epoll.h"
+#include "backend/osfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -220,7 +221,7 @@ static int ep_poll(void *b, bool block)
     if (timeout < 0 && e->nreg == 0 && e->paused.n == 0)
         return -1;                      /* nothing could ever wake us */
     if (timeout != 0)
-        fflush(stdout);                 /* lines logged above go out before we sleep */
+        pl__os_flush();                 /* lines logged above go out before we sleep */
     struct epoll_event evs[256];
     int n = epoll_wait(e->epfd, evs, 256, timeout);
     for (int i = 0; i < n && !pl__exiting(e->rt); i++) {
@@ -250,7 +251,7 @@ static int ep_poll(void *b, bool block)
     if (e->paused.n)
         ep_kick(e);
     ep_timers_fire(e);
-    fflush(stdout);
+    pl__os_flush();
     return e->delivered;
 }
 

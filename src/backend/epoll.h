@@ -20,6 +20,7 @@ typedef struct ep_fd {
     uint32_t events;            /* registered interest */
     bool registered;
     bool paused;                /* reader or listener held back */
+    bool fresh;                 /* accepted, not yet received from */
 } ep_fd;
 
 static inline pl__task *ep_role(const ep_fd *f, pl_cmd_kind kind)

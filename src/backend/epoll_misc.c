@@ -22,12 +22,22 @@ static void perform_close(ep *e, pl__task *t)
     ep_deliver(e, t, &a);
 }
 
+/* A client's first request has usually arrived by the time it is accepted:
+ * it is read at once, and the descriptor joins the epoll set only if it
+ * has to wait (for Connection: close, never). */
 static void perform_recv(ep *e, pl__task *t)
 {
-    ep_fd *f = ep_fd_get(e, t->cmd.fd);
+    int fd = t->cmd.fd;
+    ep_fd *f = ep_fd_get(e, fd);
     f->reader = t;
     f->paused = false;
-    ep_update(e, t->cmd.fd);
+    if (f->fresh && !f->registered) {
+        f->fresh = false;
+        ep_recv(e, fd);
+        if (e->fds[fd].reader != t)
+            return;                 /* answered; what came next registered itself */
+    }
+    ep_update(e, fd);
     if (!e->fds[t->cmd.fd].registered) {
         e->fds[t->cmd.fd].reader = NULL;
         pl_answer a = { .kind = PL_ANS_DATA, .err = -EBADF };

@@ -55,7 +55,7 @@ void ep_accept(ep *e, int fd)
         }
         pl__fd_opened(e->rt, c);       /* TCP options: inherited from the listener */
         ep_fd *f = ep_fd_get(e, c);
-        *f = (ep_fd){ 0 };
+        *f = (ep_fd){ .fresh = true };
         pl_answer a = { .kind = PL_ANS_CLIENT, .fd = c };
         pl__os_addr_text(&ss, a.peer, sizeof a.peer, &a.port);
         ep_deliver(e, t, &a);

@@ -196,6 +196,8 @@ uint8_t *pl__os_file_cmd(const pl__task *t, uint8_t *rbuf, size_t rbuf_len, pl_a
     return buf;
 }
 
+_Thread_local bool pl__os_unflushed;
+
 void pl__os_log(const pl__task *t)
 {
     const char *text = t->cmd.text ? t->cmd.text : "";
@@ -205,6 +207,7 @@ void pl__os_log(const pl__task *t)
     } else {
         fwrite(text, 1, t->cmd.len, stdout);
         fputc('\n', stdout);
+        pl__os_unflushed = true;
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include "runtime/internal.h"
 
+#include <stdio.h>
 #include <sys/socket.h>
 
 struct stat;
@@ -32,6 +33,17 @@ int pl__os_readdir(int dir, const char *path, uint64_t cookie, size_t page, pl__
  *   pl__os_time       TIME: the wall and monotonic clocks */
 uint8_t *pl__os_file_cmd(const pl__task *t, uint8_t *rbuf, size_t rbuf_len, pl_answer *a);
 void pl__os_log(const pl__task *t);
+/* Log lines this thread wrote to stdout since it last flushed: a backend
+ * flushes before it sleeps and after a turn, and only when there are some
+ * (an empty fflush still takes the stream's lock: ~130 instructions). */
+extern _Thread_local bool pl__os_unflushed;
+static inline void pl__os_flush(void)
+{
+    if (pl__os_unflushed) {
+        pl__os_unflushed = false;
+        fflush(stdout);
+    }
+}
 void pl__os_time(pl_answer *a);
 
 /* Sockets (ossock.c). A TCP address from its text ("127.0.0.1", "::1"; NULL

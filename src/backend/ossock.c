@@ -94,6 +94,8 @@ int pl__os_listen(const char *host, uint16_t port, int flags, uint16_t *bound)
     if (err)
         return err;
     int fd = pl__os_listen_inherited(&ss, bound);   /* a socket systemd passed */
+    if (fd >= 0 && (flags & PL_LISTEN_CLIENT_FIRST))
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &(int){ 1 }, sizeof(int));
     if (fd != -ENOENT)
         return fd;
     if ((flags & PL_LISTEN_REUSEPORT) && !claim_shared(&ss, len, &err))
@@ -113,6 +115,8 @@ int pl__os_listen(const char *host, uint16_t port, int flags, uint16_t *bound)
      * client spent about twice the CPU per request. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+    if (flags & PL_LISTEN_CLIENT_FIRST)     /* TCP_DEFER_ACCEPT: in seconds */
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {

@@ -28,6 +28,10 @@
 #       again every second or two) and allocate nothing (at most 20), and on epoll
 #       take one receive and one send each.
 # In (d) and (e), the head a kept head gives is the general path's but for the Date.
+#   (f) on epoll, 300 requests with Connection: close, a connection each: the request
+#       has arrived when the connection is handed over (TCP_DEFER_ACCEPT), so each
+#       costs one receive and one send, and no epoll_ctl (5% slack); so do 10 whose
+#       client waits 0.2 s after connecting (the kernel holds them until then).
 # (a) and (c) are skipped for sanitizer builds (their allocator cannot be interposed,
 # their redzones are not the server's memory), (b) when strace is missing or cannot
 # attach. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
@@ -173,8 +177,13 @@ check_allocations() {   # (a)
 
 # strace_requests B N: run N requests under `strace -c` into TMP/strace; false (after
 # a skip) when strace cannot count.
-strace_requests() {
+strace_requests() {     # B N: the client's next N requests under strace -c
+    strace_run "$1" "$2" ask "$2"
+}
+
+strace_run() {          # B N CMD...: CMD (N requests) under strace -c, REPLY set by it
     local b=$1 n=$2 st_pid
+    shift 2
     if ! command -v strace >/dev/null; then
         skip "$b: system calls per request (strace is not installed)"
         return 1
@@ -190,13 +199,51 @@ strace_requests() {
         skip "$b: system calls per request (strace cannot attach)"
         return 1
     fi
-    ask "$n"
+    "$@"
     kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null
     sed 's/^/#   /' "$TMP/strace"
     if [ "$REPLY" != "done $n $n" ]; then
         not_ok "$b: $n requests under strace (reply '$REPLY')"
         return 1
     fi
+}
+
+# N requests with Connection: close, one connection each, from one curl.
+close_requests() {
+    local i urls=()
+    for i in $(seq "$1"); do urls+=(-o /dev/null "http://127.0.0.1:$PORT/small.html"); done
+    REPLY=$(timeout 60 curl -s -H 'Connection: close' -w '%{http_code}\n' "${urls[@]}" |
+        awk -v n="$1" '$1 == 200 { k++ } END { printf "done %d %d", n, k }')
+}
+
+# N connections that wait 0.2 s before sending their request.
+late_requests() {
+    local i k=0
+    for i in $(seq "$1"); do
+        exec {c}<>"/dev/tcp/127.0.0.1/$PORT" || continue
+        sleep 0.2
+        # /usr/bin/printf: one write (bash's builtin writes a line at a time)
+        env printf 'GET /small.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&"$c"
+        timeout 5 head -c 12 <&"$c" | grep -q '^HTTP/1.1 200' && k=$((k + 1))
+        exec {c}>&-
+    done
+    REPLY="done $1 $k"
+}
+
+check_close() {         # (f)
+    local b=$1 n=300 slack=15
+    strace_run "$b" "$n" close_requests "$n" || return
+    within "$b (f): an accept per connection, and one finding none (one client at a time)" \
+        "$(calls "$TMP/strace" accept4 accept)" "$n" $((2 * n + slack)) "$n"
+    within "$b (f): one receive per connection" \
+        "$(calls "$TMP/strace" recvfrom recvmsg read)" "$n" $((n + slack)) "$n"
+    within "$b (f): one send per connection" \
+        "$(calls "$TMP/strace" sendto sendmsg write writev)" "$n" $((n + slack)) "$n"
+    within "$b (f): the descriptor never joins the epoll set" \
+        "$(calls "$TMP/strace" epoll_ctl)" 0 "$slack" "$n"
+    strace_run "$b" 10 late_requests 10 || return
+    within "$b (f): a client silent for 0.2 s is handed over with its request: no epoll_ctl" \
+        "$(calls "$TMP/strace" epoll_ctl)" 0 0 10
 }
 
 check_syscalls() {      # (b)
@@ -389,6 +436,7 @@ for backend in epoll uring; do
         wait "$CLIENT_PID" 2>/dev/null
     done
     CLIENT_PID=""
+    [ "$backend" = epoll ] && check_close "$backend"
     stop_server "$backend"
 done
 finish
