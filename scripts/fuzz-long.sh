@@ -6,7 +6,8 @@
 # (build/fuzz/corpus/NAME) until the ledger holds TARGET executions of it
 # with its current source, or FUZZ_BUDGET seconds (default: none) have been
 # spent in this call. Each round appends one line to the ledger
-# (docs/fuzz-ledger.tsv, FUZZ_LEDGER to change):
+# (docs/fuzz-ledger.tsv, FUZZ_LEDGER to change; FUZZ_TIMEOUT: seconds an
+# input may take, default 120):
 #
 #   date  driver  driver-hash  commit  executions  seconds  findings
 #
@@ -19,6 +20,9 @@ target=$1
 shift
 round=${FUZZ_ROUND:-600}
 budget=${FUZZ_BUDGET:-0}
+# libFuzzer's timeout is wall-clock time: a campaign run at a low priority
+# (nice) on a busy machine needs room, or a starved input reads as a hang.
+timeout=${FUZZ_TIMEOUT:-120}
 ledger=${FUZZ_LEDGER:-docs/fuzz-ledger.tsv}
 start=$(date +%s)
 [ -f "$ledger" ] ||
@@ -50,7 +54,7 @@ for bin in "$@"; do
         log=build/fuzz/$name.long.log
         t0=$(date +%s)
         "$bin" "$work" "tests/fuzz/corpus/$short" "${dict[@]}" -max_total_time="$round" \
-            -runs=$((target - have)) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+            -runs=$((target - have)) -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix=build/fuzz/ >"$log" 2>&1
         rc=$?
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
