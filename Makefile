@@ -7,6 +7,7 @@
 #   make check-purity   fail if a pure module references OS calls, the clock or rand
 #   make bench      pluto side by side with nginx, lighttpd and h2o (bench/results/)
 #   make fuzz       each libFuzzer driver for FUZZ_SECONDS (default 60)
+#   make soak       a long mixed-load run, RSS/descriptors/p99 every 10 s (SOAK_SECONDS=1800)
 #   make fuzz-long  each driver until FUZZ_EXECS executions (ledger: docs/fuzz-ledger.tsv)
 #   make install PREFIX=/usr/local DESTDIR=
 
@@ -65,6 +66,13 @@ unit: $(UNIT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory all check-purity $(FUZZ_BIN)
 	@$(MAKE) --no-print-directory unit-and-rest FUZZ_SMOKE=1
+
+# `make soak`: the static server and the kv machine under mixed load for SOAK_SECONDS
+# (default 1800), RSS, descriptors and p99 every 10 s, a verdict and a chart (bench/soak.sh).
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory $(BUILD)/pluto
+	@PLUTO=$(BUILD)/pluto bash bench/soak.sh
 
 .PHONY: unit-and-rest
 unit-and-rest: $(UNIT_BIN) $(BUILD)/pluto
