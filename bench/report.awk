@@ -153,6 +153,8 @@ function instr_section(    i, n, names, cols) {
     for (i = 1; i <= n; i++) printf "|---:"
     printf "|\n| user-space instructions per request"
     for (i = 1; i <= n; i++) printf " | %s", (names[i] in instr) ? commas(instr[names[i]]) : "—"
+    printf " |\n| the same, 64 KiB file (kept open: head, then `sendfile`)"
+    for (i = 1; i <= n; i++) printf " | %s", ((names[i] "-64k") in instr) ? commas(instr[names[i] "-64k"]) : "—"
     printf " |\n\nbench/instr.sh: (a run serving %s more requests than another) minus (that " \
         "other run), over %s; start-up, the first miss and shutdown cancel out. The count " \
         "does not change with the machine's load, so a regression on the hot path shows " \
