@@ -398,21 +398,45 @@ typedef struct pl_sim_opts {
     int break_check;        /* test only: the HTTP checker expects wrong bytes */
 } pl_sim_opts;
 
-/* Least privilege for a live run of pl_run_workers (the simulator ignores it).
- * PL_SANDBOX_ON: before the workers start, no_new_privs and Landlock (reads
- * beneath the `read` paths only, writes to `log` and new files in its
- * directory, no TCP connect); once every worker has called pl_sandbox_ready,
- * `user` (see below) and a seccomp allowlist of the system calls the live
- * backends make after start-up (others fail with EPERM). One line on stdout
+/* Least privilege for a live run of pl_run_workers, or a durable machine (the
+ * simulator ignores it). PL_SANDBOX_ON: before the workers start (a machine:
+ * once it is live), no_new_privs and Landlock (reads beneath the `read`
+ * paths only, writes to `log` and new files in its directory, files read,
+ * written, created, renamed and removed beneath `dir`, no TCP connect), and
+ * on io_uring a ring restricted to the operations the backend submits; once
+ * every worker's set-up is over (`when`, below), `user` and a seccomp
+ * allowlist of the system calls the live backends make after start-up
+ * (others fail with EPERM). One line on stdout (a machine's: on stderr)
  * says what was applied. PL_SANDBOX_OFF: only `user`, and the line says the
  * sandbox is off. `user`, when started as root: become that user (its groups
- * too) once ready; NULL: stay root, with a warning. Not root: refused unless
- * it names the current user. */
+ * too) once the set-up is over; NULL: stay root, with a warning. Not root:
+ * refused unless it names the current user.
+ *
+ * The runtime decides when a worker's set-up is over: at the end of the first
+ * loop turn after which no command that may lead to a listener or a file is
+ * under way (TIME, LISTEN before its first answer, CONNECT, OPEN, STAT,
+ * READ_FILE, READDIR, READ), only subscriptions that wait for the world and
+ * log lines; the commands of that turn are performed first, so the lines it
+ * logged come before the sandbox's. `when`:
+ *   PL_SANDBOX_SETTLED    that alone (a program that listens after a chain
+ *                         of such commands, or never listens)
+ *   PL_SANDBOX_LISTENING  and at least one LISTEN answered (a program that
+ *                         waits for a timer, say, before it listens)
+ *   PL_SANDBOX_STARTED    the end of the first turn, whatever is under way (a
+ *                         program that only reads files, which the allowlist
+ *                         lets it go on doing: walk)
+ * A durable machine's set-up is its start: the commands it re-issues as it
+ * goes live count as under way. */
 typedef enum pl_sandbox_mode { PL_SANDBOX_NONE = 0, PL_SANDBOX_OFF, PL_SANDBOX_ON } pl_sandbox_mode;
+typedef enum pl_sandbox_when {
+    PL_SANDBOX_SETTLED = 0, PL_SANDBOX_LISTENING, PL_SANDBOX_STARTED,
+} pl_sandbox_when;
 typedef struct pl_sandbox {
     pl_sandbox_mode mode;
+    pl_sandbox_when when;
     const char *read[4];    /* directories or files read beneath; NULL ends */
     const char *log;        /* a file appended to, or NULL */
+    const char *dir;        /* a durable machine's directory (set by the machine), or NULL */
     const char *user;
 } pl_sandbox;
 
@@ -427,12 +451,6 @@ struct pl_run_opts {
     pl_sandbox sandbox;     /* live: least privilege (README "Sandbox"); zero: none */
 };
 
-/* The calling worker's set-up is over: its listeners are bound and the files
- * it keeps open are open. Once every worker has said so, the run's sandbox
- * takes its last steps (pl_sandbox). No effect without one, or in the
- * simulator. */
-void pl_sandbox_ready(pl_ctx *cx);
-
 /* Run program p with cfg until it exits or nothing is pending. Returns the
  * exit code (0 when it simply ran out of work). With the sim backend the
  * final line printed is `trace <16 hex digits>`. */
@@ -445,8 +463,9 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
  *   prog [ARGS]           run live on epoll
  *   prog sim [--seed N] [--clients N] [--bytes N] [--no-faults] [ARGS]
  *   prog boot DIR [ARGS]  a durable machine (pl_machine_boot); prog start DIR
- *                         resumes it; both take --fsync always|interval|never
- *                         and --snapshot-every N anywhere after the subcommand
+ *                         resumes it; both take --fsync always|interval|never,
+ *                         --snapshot-every N, --user NAME, --no-sandbox and
+ *                         --sandbox anywhere after the subcommand
  * Returns the exit code (2 on usage errors). */
 int pl_main(const pl_program *p, int argc, char **argv);
 
@@ -471,7 +490,9 @@ int pl_cli_run(const pl_program *p, const char *argv0, int argc, char **argv, in
  * line is logged before the answer that caused it is in the journal (durable
  * under PL_FSYNC_ALWAYS, written under the others). SIGINT and SIGTERM stop
  * the machine (exit code 0) without the program hearing them; pl_exit ends
- * the run without journaling the turn that called it. Machines run one worker.
+ * the run without journaling the turn that called it. Machines run one worker,
+ * sandboxed by default (pl_sandbox, with `dir` the machine's directory and
+ * the program's own read paths from its tune; README "Sandbox").
  * Returns the exit code: 1 with a message on stderr when the directory cannot
  * be used (an existing machine on boot, not a machine, corruption, another
  * program), 2 when the recorded arguments no longer parse. */
@@ -489,6 +510,9 @@ typedef struct pl_machine_opts {
     bool snapshot_given;        /* else boot: PL_SNAPSHOT_EVERY_DEFAULT; start: the machine's */
     uint64_t snapshot_every;    /* events between snapshots; 0: none */
     pl_backend_kind backend;    /* a live backend (AUTO, EPOLL, URING) */
+    pl_sandbox_mode sandbox;    /* NONE: as recorded at boot (on unless boot said OFF);
+                                 * OFF (--no-sandbox), ON (--sandbox) */
+    const char *user;           /* --user NAME; NULL: as recorded at boot */
 } pl_machine_opts;
 
 /* o may be NULL (defaults). Options given to boot are recorded in the

@@ -5,8 +5,9 @@
  *   on_root      OPEN the access log, when it is a file (--access-log)
  *   listening    First_graceful( LISTEN: one connection task per client,
  *                                signals: SIGINT or SIGTERM ), and SIGHUP
- *                (reopen the log) when logging to a file; once bound, the
- *                sandbox's last steps (pl_sandbox_ready: --user, seccomp)
+ *                (reopen the log) when logging to a file; once it is
+ *                answered, the runtime takes the sandbox's last steps
+ *                (--user, seccomp: PL_SANDBOX_LISTENING in serve_tune)
  *   clock        every second TIME -> the Date header in a shared ref
  *   on_stop      a signal won: drain. The First interrupts the listener (its
  *                socket closes: new connections are refused) and every
@@ -88,7 +89,6 @@ static pl_verdict on_client(pl_ctx *cx, void *mem, const pl_answer *a)
             pl_logf(cx, "serving http://%s%s%s:%u/", v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
                     (unsigned)a->port);
         }
-        pl_sandbox_ready(cx);             /* bound, log open: --user, seccomp, its line */
         return PL_KEEP;
     }
     if (a->err != 0)
@@ -291,8 +291,10 @@ static void serve_tune(const void *p, pl_run_opts *o)
         o->max_open = cfg->max_conns + 256;   /* clients, files being sent, and the
                                                * few over the limit told 503 */
     /* Least privilege: read beneath the root (and the mime.types overlay),
-     * write the log; the rest once listening (pl_sandbox_ready above). */
+     * write the log; the rest once listening: the root and the log are
+     * opened before the LISTEN, so the set-up is over once it is answered. */
     o->sandbox.mode = cfg->no_sandbox ? PL_SANDBOX_OFF : PL_SANDBOX_ON;
+    o->sandbox.when = PL_SANDBOX_LISTENING;
     o->sandbox.read[0] = cfg->root;
     o->sandbox.read[1] = "/etc/mime.types";
     if (cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0)

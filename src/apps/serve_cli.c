@@ -183,7 +183,8 @@ const char serve_options[] =
     "  --access-log PATH     one line per response to PATH ('-': stdout; default off)\n"
     "  --log-format F        combined (default) or json\n"
     "  --user NAME           started as root: become NAME once the port is bound\n"
-    "  --no-sandbox          no Landlock, no seccomp (on by default)\n";
+    "  --no-sandbox          no Landlock, no seccomp, no io_uring restrictions (on\n"
+    "                        by default; README \"Sandbox\")\n";
 
 static bool takes_value(const char *a)
 {

@@ -250,6 +250,8 @@ static void walk_tune(const void *p, pl_run_opts *o)
     uint32_t want = cfg->jobs + 1;      /* the jobs, and the root directory */
     if (o->max_open == 0 || want < o->max_open)
         o->max_open = want;
+    o->sandbox.read[0] = cfg->dir;      /* all it reads, when sandboxed (a machine) */
+    o->sandbox.when = PL_SANDBOX_STARTED;   /* files only: seccomp allows them */
 }
 
 static const pl_handler *const walk_handlers[] = {

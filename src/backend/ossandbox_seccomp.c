@@ -11,17 +11,24 @@
  * Not on it, among others: execve, fork/clone, connect, bind, listen, socket
  * for any network, ptrace, mount, setuid and friends, kexec, bpf.
  *
+ * A durable machine also writes its journal and snapshots after that: its
+ * list adds fsync, fdatasync, ftruncate (a torn tail cut), rename (a snapshot
+ * or meta put in place), unlink (pruning, the reserve file); its files are
+ * opened with openat, already allowed. The kv app's strace on both backends,
+ * with snapshots and a disk that fills, shows nothing else.
+ *
  * A call not on the list fails with EPERM instead of killing the process:
  * a server that finds a refused call answers an error, and the refusal can be
  * seen (and tested). Calls of another ABI (x32 numbers, a 32-bit int 0x80)
  * are refused the same way.
  *
  * io_uring: operations submitted on a ring are performed by the kernel and
- * do not pass through seccomp. The backend only submits receives, sends,
- * accepts, polls, cancels and timeouts, and Landlock still applies to what
- * the ring would open; see the README's "Sandbox".
+ * do not pass through seccomp. A sandboxed run's rings are restricted to the
+ * operations the backend submits (uring_setup.c), and Landlock still applies
+ * to what a ring would open; see the README's "Sandbox".
  */
 #include "backend/ossandbox.h"
+#include "runtime/assert.h"
 
 #include <errno.h>
 #include <linux/audit.h>
@@ -86,17 +93,29 @@ static const int ALLOWED[] = {
 };
 enum { NALLOWED = sizeof ALLOWED / sizeof ALLOWED[0] };
 
+/* A durable machine's journal, snapshots and reserve file (src/machine/disk_posix.c). */
+static const int MACHINE[] = {
+    SYS_fsync, SYS_fdatasync, SYS_ftruncate, SYS_unlinkat,
+#ifdef SYS_renameat
+    SYS_renameat,
+#endif
+#ifdef SYS_renameat2
+    SYS_renameat2,
+#endif
+};
+enum { NMACHINE = sizeof MACHINE / sizeof MACHINE[0] };
+
 #define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
 #define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
 
-/* arch check, nr load, [x32 check], NALLOWED compares, socket: 3, deny, allow */
-enum { HEAD = 5, PROG_MAX = HEAD + NALLOWED + 3 + 2 };
+/* arch check, nr load, [x32 check], the compares, socket: 3, deny, allow */
+enum { HEAD = 5, PROG_MAX = HEAD + NALLOWED + NMACHINE + 3 + 2 };
 
-int pl__seccomp_apply(char *why, size_t why_len)
+int pl__seccomp_apply(bool machine, char *why, size_t why_len)
 {
     struct sock_filter f[PROG_MAX];
-    size_t n = 0;
-    const size_t deny = HEAD + NALLOWED + 3, allow = deny + 1;
+    size_t n = 0, extra = machine ? NMACHINE : 0;
+    const size_t deny = HEAD + NALLOWED + extra + 3, allow = deny + 1;
     f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0);
     f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
@@ -107,14 +126,17 @@ int pl__seccomp_apply(char *why, size_t why_len)
     f[n] = JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
 #endif
     n++;
-    for (size_t i = 0; i < NALLOWED; i++, n++)
-        f[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ALLOWED[i], (uint8_t)(allow - n - 1), 0);
+    for (size_t i = 0; i < NALLOWED + extra; i++, n++) {
+        int nr = i < NALLOWED ? ALLOWED[i] : MACHINE[i - NALLOWED];
+        f[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, (uint8_t)(allow - n - 1), 0);
+    }
     /* socket(AF_UNIX, ...) only; the low 32 bits of the first argument. */
     f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 2);
     f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
     f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0);
     f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);       /* deny */
     f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);               /* allow */
+    PL_ASSERT(n == allow + 1 && n <= PROG_MAX);
     struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
     long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
     if (r != 0) {
@@ -123,10 +145,10 @@ int pl__seccomp_apply(char *why, size_t why_len)
                                                      : strerror(errno));
         return r > 0 ? -EAGAIN : -errno;
     }
-    return NALLOWED + 1;                /* and socket, for AF_UNIX */
+    return (int)(NALLOWED + extra + 1);   /* and socket, for AF_UNIX */
 }
 #else
-int pl__seccomp_apply(char *why, size_t why_len)
+int pl__seccomp_apply(bool machine, char *why, size_t why_len)
 {
     snprintf(why, why_len, "no allowlist for this architecture");
     return -ENOTSUP;

@@ -13,6 +13,7 @@
  * on a listener that must be released now) is cancelled synchronously.
  */
 #include "backend/uring.h"
+#include "backend/osfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,14 +23,14 @@
 
 static void *ur_create(pl_rt *rt, const pl_run_opts *o)
 {
-    (void)o;
     ur *e = calloc(1, sizeof *e);
     PL_ASSERT(e != NULL);
     e->rt = rt;
     e->rbuf_len = UR_RBUF;
     e->rbuf = malloc(e->rbuf_len);
     char why[160];
-    if (e->rbuf == NULL || ur_ring_init(e, why, sizeof why) != 0) {
+    bool restricted = o->sandbox.mode == PL_SANDBOX_ON;    /* uring_setup.c */
+    if (e->rbuf == NULL || ur_ring_init(e, restricted, why, sizeof why) != 0) {
         fprintf(stderr, "pluto: io_uring: %s\n", e->rbuf ? why : strerror(ENOMEM));
         free(e->rbuf);
         free(e);
@@ -183,7 +184,7 @@ static int enter(ur *e, bool wait)
         return -2;                      /* nothing could ever wake us */
     if (ms == 0)
         return io_uring_submit_and_get_events(&e->ring) < 0 ? -1 : 0;
-    fflush(stdout);                     /* lines logged above go out before we sleep */
+    pl__os_flush();                     /* lines logged above go out before we sleep */
     struct io_uring_cqe *cqe;
     struct __kernel_timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
     int r = io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, ms > 0 ? &ts : NULL, NULL);
@@ -209,7 +210,7 @@ static int ur_poll(void *b, bool block)
     resume(e);
     ur_timers_fire(e);
     ur_listen_sweep(e);
-    fflush(stdout);
+    pl__os_flush();
     return e->delivered;
 }
 

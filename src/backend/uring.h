@@ -121,6 +121,7 @@ typedef struct ur {
     int inflight;                      /* ops in the kernel */
     bool kicked;
     bool recv_cap;                     /* the kernel ends a receive after a byte cap */
+    bool restricted;                   /* a sandboxed run's ring (uring_setup.c) */
 } ur;
 
 /* Task scratch fields used by this backend: bk[0] and bk[1] are the timer
@@ -141,7 +142,10 @@ void ur_stash_add(ur *e, ur_fd *f, const uint8_t *data, size_t len);
 uint8_t *ur_stash_take(ur *e, ur_fd *f, size_t *len);
 
 /* uring_setup.c */
-int ur_ring_init(ur *e, char *why, size_t why_len);
+/* Set up e's ring and buffer ring; restricted: for a sandboxed run, limited
+ * to the operations the backend submits (e->restricted says whether the
+ * kernel took it). 0, or a negative errno with the reason in why. */
+int ur_ring_init(ur *e, bool restricted, char *why, size_t why_len);
 void ur_ring_deinit(ur *e);
 void ur_buf_recycle(ur *e, unsigned bid);
 void ur_buf_dry(ur *e);

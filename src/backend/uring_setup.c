@@ -6,8 +6,18 @@
  * in many containers), and each gives a different error at setup; a kernel
  * may also lack an operation or a feature this backend relies on. Any of
  * these makes the runtime fall back to epoll, saying why in one line.
+ *
+ * A sandboxed run's ring is restricted (IORING_REGISTER_RESTRICTIONS): the
+ * kernel performs a ring's operations without passing them through seccomp,
+ * so the ring itself refuses (EACCES) every operation, submission flag and
+ * registration but those the backend uses. It starts disabled
+ * (IORING_SETUP_R_DISABLED); its descriptor and its buffer ring are
+ * registered, then the restrictions, then it is enabled, and from then on
+ * they hold. A kernel that refuses them leaves the ring unrestricted, and the
+ * sandbox's line says so.
  */
 #include "backend/uring.h"
+#include "backend/ossandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,13 +26,58 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { UR_ENTRIES = 1024, UR_CQ_ENTRIES = 8192 };
 
+/* What a restricted ring may do: the operations the backend submits
+ * (io_uring_prep_* in uring_*.c: multishot receives, sends, multishot
+ * accepts, polls for the signalfd and for room to send, cancels), less
+ * CONNECT, which a sandboxed run may not make (seccomp refuses connect(2),
+ * Landlock TCP connections); the one submission flag it sets; and the
+ * registrations it makes once running (a synchronous cancel; at exit,
+ * liburing lets go of the registered ring descriptor). The buffer ring is
+ * registered once, before the restrictions, and never again. */
+static const uint8_t RING_OPS[] = {
+    IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT, IORING_OP_POLL_ADD,
+    IORING_OP_ASYNC_CANCEL,
+};
+static const uint8_t RING_REGISTER[] = {
+    IORING_REGISTER_SYNC_CANCEL, IORING_UNREGISTER_RING_FDS,
+};
+enum { NRING_OPS = sizeof RING_OPS, NRING_REGISTER = sizeof RING_REGISTER };
+
+/* io_uring_register(2) itself: Debian's liburing 2.3 declares
+ * io_uring_register_restrictions and io_uring_enable_rings but does not
+ * export them. 0 or a negative errno. */
+static int ring_register(struct io_uring *ring, unsigned op, const void *arg, unsigned n)
+{
+    return syscall(__NR_io_uring_register, ring->ring_fd, op, arg, n) < 0 ? -errno : 0;
+}
+
+static int ring_restrict(struct io_uring *ring)
+{
+    struct io_uring_restriction r[NRING_OPS + NRING_REGISTER + 1];
+    unsigned n = 0;
+    memset(r, 0, sizeof r);
+    for (size_t i = 0; i < NRING_OPS; i++, n++) {
+        r[n].opcode = IORING_RESTRICTION_SQE_OP;
+        r[n].sqe_op = RING_OPS[i];
+    }
+    for (size_t i = 0; i < NRING_REGISTER; i++, n++) {
+        r[n].opcode = IORING_RESTRICTION_REGISTER_OP;
+        r[n].register_op = RING_REGISTER[i];
+    }
+    r[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+    r[n++].sqe_flags = IOSQE_BUFFER_SELECT;
+    return ring_register(ring, IORING_REGISTER_RESTRICTIONS, r, n);
+}
+
 /* The fastest setup the kernel takes: completions processed only when the
- * loop asks (DEFER_TASKRUN, 6.1), else cooperatively (5.19), else plain. */
-static int ring_setup(struct io_uring *ring)
+ * loop asks (DEFER_TASKRUN, 6.1), else cooperatively (5.19), else plain;
+ * flags: IORING_SETUP_R_DISABLED for a ring to restrict, or 0. */
+static int ring_setup(struct io_uring *ring, unsigned flags)
 {
     static const unsigned tries[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -31,7 +86,7 @@ static int ring_setup(struct io_uring *ring)
     };
     int err = -EINVAL;
     for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
-        struct io_uring_params p = { .flags = tries[i] | IORING_SETUP_CQSIZE |
+        struct io_uring_params p = { .flags = tries[i] | flags | IORING_SETUP_CQSIZE |
                                               IORING_SETUP_SUBMIT_ALL,
                                      .cq_entries = UR_CQ_ENTRIES };
         err = io_uring_queue_init_params(UR_ENTRIES, ring, &p);
@@ -151,18 +206,50 @@ static bool probe_recv_cap(ur *e)
     return ok;
 }
 
-int ur_ring_init(ur *e, char *why, size_t why_len)
+/* The disabled ring is restricted, then enabled; the sandbox hears which. */
+static int ring_enable(ur *e, char *why, size_t why_len)
 {
-    int err = ring_setup(&e->ring);
+    int err = ring_restrict(&e->ring);
+    char no[160] = "";
+    if (err != 0)
+        snprintf(no, sizeof no, "IORING_REGISTER_RESTRICTIONS: %s", strerror(-err));
+    e->restricted = err == 0;
+    int en = ring_register(&e->ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    if (en != 0) {
+        snprintf(why, why_len, "IORING_REGISTER_ENABLE_RINGS: %s", strerror(-en));
+        return en;
+    }
+    pl__sandbox_ring(err == 0 ? NRING_OPS : err, no);
+    return 0;
+}
+
+int ur_ring_init(ur *e, bool restricted, char *why, size_t why_len)
+{
+    int err = ring_setup(&e->ring, restricted ? IORING_SETUP_R_DISABLED : 0);
+    bool disabled = restricted && err == 0;
+    if (restricted && err != 0) {       /* a kernel without R_DISABLED: unrestricted */
+        char no[160];
+        snprintf(no, sizeof no, "IORING_SETUP_R_DISABLED: %s", strerror(-err));
+        int first = err;
+        err = ring_setup(&e->ring, 0);
+        if (err == 0)
+            pl__sandbox_ring(first, no);
+    }
     if (err != 0) {
         snprintf(why, why_len, "io_uring_setup: %s", strerror(-err));
         return err;
     }
     io_uring_register_ring_fd(&e->ring);    /* optional: saves a lookup per enter */
     err = bufs_init(e);
-    if (err != 0) {
+    if (err != 0)
         snprintf(why, why_len, "no provided buffer rings: %s", strerror(-err));
+    if (err == 0 && disabled)
+        err = ring_enable(e, why, why_len);
+    if (err != 0) {
         io_uring_queue_exit(&e->ring);
+        if (e->br != NULL)
+            munmap(e->br, e->br_bytes + (size_t)UR_NBUFS * UR_BUFSZ);
+        e->br = NULL;
         return err;
     }
     e->recv_cap = probe_recv_cap(e);
@@ -189,7 +276,7 @@ static const struct { int op; const char *name; } NEEDED[] = {
 static int probe(char *why, size_t n)
 {
     ur e = { 0 };
-    int err = ur_ring_init(&e, why, n);
+    int err = ur_ring_init(&e, false, why, n);
     if (err != 0)
         return err;
     struct io_uring_probe *p = io_uring_get_probe_ring(&e.ring);

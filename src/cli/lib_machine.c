@@ -6,13 +6,17 @@
  * Both take, anywhere after the subcommand (before or after the program's
  * own arguments; after `--` everything is the program's):
  *   --fsync always|interval|never   --snapshot-every N   --backend B
- * At boot they are recorded in the machine; at start they apply to that run.
+ *   --user NAME   --no-sandbox   --sandbox
+ * At boot they are recorded in the machine (fsync and snapshots in meta, the
+ * sandbox's with the arguments); at start they apply to that run. A machine
+ * is sandboxed unless told not to (machine_sandbox.c).
  * Exit codes: 2 for bad options or arguments (with a usage line), 1 when
  * the machine cannot be booted or started (with the reason), else the run's.
  */
 #include "cli/lib_machine.h"
 #include "runtime/machine.h"
 #include "machine/machine.h"
+#include "backend/ossandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,20 +30,29 @@ static const char MACHINE_HELP[] =
     "  --fsync P            always (default: fdatasync once per loop turn), interval\n"
     "                       (at most once a second) or never\n"
     "  --snapshot-every N   a snapshot every N events (default 10000; 0: none)\n"
-    "  --backend B          auto, epoll or uring\n";
+    "  --backend B          auto, epoll or uring\n"
+    "  --user NAME          started as root: run as NAME once live (the directory\n"
+    "                       is given to NAME)\n"
+    "  --no-sandbox         no Landlock, no seccomp (by default: read and write the\n"
+    "                       machine's directory only; see README \"Sandbox\")\n"
+    "  --sandbox            start: sandboxed again after a boot with --no-sandbox\n";
 
 static int run(pl__mach *m)
 {
     while (pl__mach_turn(m))
         ;
-    return pl__mach_end(m);
+    int code = pl__mach_end(m);
+    pl__sandbox_end();
+    return code;
 }
 
 static pl__mach_opts mach_opts(const char *dir, const pl_machine_opts *o)
 {
-    pl__mach_opts mo = { .dir = dir };
+    pl__mach_opts mo = { .dir = dir, .sandbox = true };
     if (o == NULL)
         return mo;
+    mo.run.sandbox.mode = o->sandbox;
+    mo.run.sandbox.user = o->user;
     mo.run.backend = o->backend == PL_BACKEND_SIM ? PL_BACKEND_AUTO : o->backend;
     mo.fsync_given = o->fsync != PL_FSYNC_DEFAULT;
     mo.fsync = o->fsync == PL_FSYNC_INTERVAL ? PM_FSYNC_INTERVAL
@@ -72,6 +85,10 @@ static int boot_as(const char *argv0, const pl_program *p, const char *dir, int 
     prepare();
     pl__mach_opts mo = mach_opts(dir, o);
     char msg[1024];
+    if (o != NULL && pl__sandbox_user_check(o->user, msg, sizeof msg) != 0) {
+        fprintf(stderr, "%s: %s\n", argv0, msg);     /* before the machine is made */
+        return 1;
+    }
     pl__mach *m;
     int code = pl__mach_boot(&m, p, argc, argv, &mo, msg, sizeof msg);
     if (code == 2)
@@ -150,6 +167,18 @@ static int options(pl_machine_opts *o, int *argc, char **argv, const char *argv0
         }
         if (!rest && strcmp(a, "--") == 0) {
             rest = true;
+            continue;
+        }
+        if (!rest && (strcmp(a, "--no-sandbox") == 0 || strcmp(a, "--sandbox") == 0)) {
+            o->sandbox = a[2] == 'n' ? PL_SANDBOX_OFF : PL_SANDBOX_ON;
+            continue;
+        }
+        if (!rest && (strcmp(a, "--user") == 0 || strncmp(a, "--user=", 7) == 0)) {
+            o->user = a[6] == '=' ? a + 7 : i + 1 < *argc ? argv[++i] : NULL;
+            if (o->user == NULL || o->user[0] == 0) {
+                fprintf(stderr, "%s: --user needs a user name\n", argv0);
+                return 2;
+            }
             continue;
         }
         if (which < 0) {

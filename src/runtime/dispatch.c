@@ -63,6 +63,8 @@ static void account(pl_rt *rt, pl__task *t, const pl_answer *a)
  * the task gets -ECANCELED at once, as its older streams did. */
 static void submit(pl_rt *rt, pl__task *t)
 {
+    if (rt->setup)
+        pl__setup_submitted(rt, t);     /* a sandboxed run's set-up (setup.c) */
     if (t->comp->interrupted && pl__cmd_is_stream(&t->cmd)) {
         pl__trace_cmd(rt, t);
         pl__ready_error(rt, t, -ECANCELED);
@@ -114,6 +116,8 @@ void pl__dispatch(pl_rt *rt, pl__task *t, pl_answer *a)
         return;
     pl__input_before(rt, t, a);
     bool final = pl__is_final(t, a);
+    if (t->setup && a->kind == PL_ANS_LISTENING)
+        pl__setup_listening(rt, t);     /* a sandboxed run's set-up (setup.c) */
     account(rt, t, a);
     if (final && t->state == PL__T_BACKEND)
         t->state = PL__T_NEW;           /* the backend has let go of it */
@@ -163,7 +167,7 @@ int pl__loop(pl_rt *rt, const pl_program *p, const void *cfg)
         pl__reap(rt);
         if (rt->exiting || rt->live == 0)
             break;
-        int n = rt->be->poll(rt->b, rt->ready.head == NULL && rt->pending_in.head == NULL);
+        int n = pl__poll(rt, rt->ready.head == NULL && rt->pending_in.head == NULL);
         pl__reap(rt);
         if (n < 0)
             break;                      /* the backend can never answer again */

@@ -95,6 +95,7 @@ struct pl__task {
     bool bk_deadline;       /* a deadline armed in the backend (backend->deadline) */
     bool bk_listed;         /* on the backend's list */
     bool bk_machine;        /* held by a durable machine's layer, not the live backend */
+    bool setup;             /* under way in a sandboxed run's set-up (setup.c) */
     _Alignas(16) uint8_t mem[];
 };
 

@@ -183,7 +183,17 @@ typedef struct pl__mach_opts {
     uint64_t reserve_bytes;     /* the reserve file; 0: PL__RESERVE_BYTES */
     uint64_t (*now_ms)(void);   /* NULL: CLOCK_MONOTONIC */
     FILE *err;                  /* NULL: stderr */
+    bool sandbox;               /* sandbox the live run (a machine of the command line;
+                                 * run.sandbox.mode and .user: start's overrides) */
 } pl__mach_opts;
+
+/* machine_sandbox.c: the words boot records with the arguments
+ * (--no-sandbox, --user NAME); the sandbox of ro, after the program's tune
+ * (0, or 1 with msg); and Landlock once the machine is live (the same). */
+int pl__mach_args_write(pm_disk *d, int argc, char **argv, const pl__mach_opts *o);
+int pl__mach_sandbox_opts(pl__mach *m, const pl__mach_opts *o, pl_run_opts *ro, char *msg,
+                          size_t len);
+int pl__mach_sandbox_begin(pl__mach *m, const pl_run_opts *ro, char *msg, size_t len);
 
 /* 0 and *out ready to run; else an exit code (1, 2), the reason in msg. */
 int pl__mach_boot(pl__mach **out, const pl_program *p, int argc, char **argv,

@@ -62,6 +62,7 @@ static pl__mach *mach_new(const pl_program *p, const pl__mach_opts *o)
 
 static void mach_free(pl__mach *m)
 {
+    m->rmap = NULL;                     /* a failed start: the map died with start_common */
     if (m->rt != NULL)
         pl__rt_destroy(m->rt);          /* the live backend too (mb_destroy) */
     for (int i = 0; i < 2; i++)
@@ -174,17 +175,21 @@ static int start_common(pl__mach *m, const pl__mach_opts *o, int argc, char **ar
         return failed(2, msg, len, "the recorded arguments do not parse: %s", err);
     }
     pl_run_opts ro = run_opts(m->prog, cfg, o);
+    int code = pl__mach_sandbox_opts(m, o, &ro, msg, len);     /* machine_sandbox.c */
     m->snapshot_every = o->snapshot_given ? o->snapshot_every : m->meta.snapshot_every;
     pl__tmap held = { 0 };
     uint64_t from = 1;
     int e;
-    int code = restore(m, cfg, &ro, &held, &from, msg, len);
-    free(cfg);
+    if (code == 0)
+        code = restore(m, cfg, &ro, &held, &from, msg, len);
     if (code == 0 && m->meta_dirty && (e = pm_meta_write(m->disk, &m->meta)) < 0)
         code = failed(1, msg, len, "cannot record the program in meta: %s", pm_strerror(e));
     m->since_snap = m->replayed;        /* answers since the snapshot, across restarts */
     if (code == 0)
         code = pl__mach_go_live(m, &held, &ro, from, msg, len);
+    if (code == 0)
+        code = pl__mach_sandbox_begin(m, &ro, msg, len);    /* its paths are in cfg */
+    free(cfg);
     pl__tmap_free(&held);
     if (code == 0 && pm_journal_last_seq(m->j) > 1)
         pl__mach_say(m, "resumed at seq %llu (%s, then %llu answers replayed)",
@@ -245,7 +250,7 @@ int pl__mach_boot(pl__mach **out, const pl_program *p, int argc, char **argv,
     snprintf(m->meta.version, sizeof m->meta.version, "%s", p->version ? p->version : "");
     while (m->meta.id == 0 && getrandom(&m->meta.id, sizeof m->meta.id, 0) != sizeof m->meta.id)
         m->meta.id = (uint64_t)mono_ms() * 0x9e3779b97f4a7c15ull;
-    if (code == 0 && (e = pm_args_write(m->disk, argc, argv)) == 0)
+    if (code == 0 && (e = pl__mach_args_write(m->disk, argc, argv, o)) == 0)
         e = pm_meta_create(m->disk, &m->meta);
     if (code == 0 && e < 0)
         code = failed(1, msg, len, "%s", e == -EEXIST ? "already holds a machine"
@@ -271,7 +276,7 @@ bool pl__mach_turn(pl__mach *m)
     pl__reap(rt);
     if (rt->exiting || rt->live == 0)
         return false;
-    int n = rt->be->poll(rt->b, pl__core_idle(rt));
+    int n = pl__poll(rt, pl__core_idle(rt));
     pl__reap(rt);
     return n >= 0 && !rt->exiting;
 }

@@ -38,7 +38,15 @@ struct pl_rt {
     struct pl__mach *mach;
     bool hold_input;           /* machine: journal stalled, take no new input */
     bool mach_owed;            /* machine: a commit is owed; the backend must not sleep */
+    /* A sandboxed live run's set-up (setup.c): until it is over, the
+     * commands under way that may still need what the sandbox takes away. */
+    uint8_t setup;             /* PL__SETUP_* */
+    bool setup_due;            /* it may be over: the backend must not sleep */
+    uint32_t setup_busy;       /* tasks marked setup */
+    uint32_t listened;         /* LISTEN commands answered */
 };
+
+enum { PL__SETUP_NONE = 0, PL__SETUP_SETTLED, PL__SETUP_LISTENING, PL__SETUP_STARTED };
 
 struct pl_ctx {
     pl_rt *rt;
@@ -70,6 +78,19 @@ void pl__rt_destroy(pl_rt *rt);
 /* A live backend chosen as pl_run chooses (o->backend), created for rt: its
  * state and *be, or NULL (said on stderr) when none can run here. */
 void *pl__live_create(pl_rt *rt, const pl_run_opts *o, const pl__backend **be);
+
+/* setup.c: a sandboxed live run's set-up. begin: from now on, counting the
+ * commands already under way (a machine's, re-issued as it went live);
+ * nothing unless o asks for a sandbox. submitted: t enters the count (if
+ * its kind may lead on); listening: a LISTEN's first answer takes it out,
+ * done: its end (task.c). pl__poll stands for the backend's poll in the
+ * loops: once the set-up is over, the turn's commands are performed without
+ * waiting, then the sandbox takes its last steps. */
+void pl__setup_begin(pl_rt *rt, const pl_run_opts *o);
+void pl__setup_submitted(pl_rt *rt, pl__task *t);
+void pl__setup_listening(pl_rt *rt, pl__task *t);
+void pl__setup_done(pl_rt *rt, pl__task *t);
+int pl__poll(pl_rt *rt, bool block);
 
 /* registry.c */
 bool pl__registered(const pl_program *p, const pl_handler *h);

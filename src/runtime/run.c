@@ -156,6 +156,7 @@ int pl_run(const pl_program *p, const void *cfg, const pl_run_opts *o)
     }
     if (rt == NULL)
         return 1;
+    pl__setup_begin(rt, o);             /* a sandbox's last steps: setup.c */
     int code = pl__loop(rt, p, cfg);
     rt->be->finish(rt->b, code);
     if (rt->checks_failed)

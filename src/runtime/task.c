@@ -44,7 +44,8 @@ void pl__task_free(pl_rt *rt, pl__task *t)
 
 bool pl__core_idle(const pl_rt *rt)
 {
-    return rt->ready.head == NULL && rt->pending_in.head == NULL && !rt->mach_owed;
+    return rt->ready.head == NULL && rt->pending_in.head == NULL && !rt->mach_owed &&
+           !rt->setup_due;
 }
 
 void pl__ready_push(pl_rt *rt, pl__task *t)
@@ -91,6 +92,8 @@ void pl__task_finish(pl_rt *rt, pl__task *t)
 {
     if (t->state == PL__T_DEAD)
         return;
+    if (t->setup)
+        pl__setup_done(rt, t);          /* a sandboxed run's set-up (setup.c) */
     pl__task_detach(rt, t);
     if (t->deadline != NULL) {
         pl__task *d = t->deadline;

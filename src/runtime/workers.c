@@ -84,9 +84,13 @@ int pl_run_workers(const pl_program *p, const void *cfg, size_t cfg_size,
     if (o->backend == PL_BACKEND_SIM)
         return pl_run(p, cfg, o);
     /* Least privilege (ossandbox.c): Landlock now, so the workers are born
-     * inside it; the rest once they have all called pl_sandbox_ready. */
-    if (o->sandbox.mode != PL_SANDBOX_NONE && pl__sandbox_begin(&o->sandbox, n ? n : 1) != 0)
+     * inside it; the rest once each one's set-up is over (setup.c). */
+    char why[256];
+    if (o->sandbox.mode != PL_SANDBOX_NONE &&
+        pl__sandbox_begin(&o->sandbox, n ? n : 1, why, sizeof why) != 0) {
+        fprintf(stderr, "pluto: %s\n", why);
         return 1;
+    }
     if (n <= 1) {
         int code = pl_run(p, cfg, o);
         pl__sandbox_end();

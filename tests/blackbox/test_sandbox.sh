@@ -25,7 +25,24 @@
 #   (f) run as root: --user nobody with two workers: every thread's real,
 #       effective, saved and file-system uid and gid are nobody's, it serves;
 #       --user of an unknown name exits 1; as nobody, --user root is refused
-#       (skipped, saying so, when not root or setpriv is missing).
+#       (skipped, saying so, when not root or setpriv is missing);
+#   (g) a durable kv machine (`pluto boot`, `pluto start`): sandboxed by
+#       default, the line on stderr naming the machine's directory (and on
+#       io_uring the restricted ring), every thread with NoNewPrivs 1 and
+#       Seccomp 2; PUTs across snapshots answered 204; stopped, started
+#       again: the values are there, sandboxed again;
+#   (h) --no-sandbox at boot: off, and still off at the next start (it was
+#       recorded); `start --sandbox` turns it on for that run;
+#   (i) the unsafe build as a machine, PLUTO_TEST_TRY_EXEC=1 and
+#       PLUTO_TEST_TRY_WRITE=PATH outside the machine's directory: creating
+#       PATH is refused (Landlock), so are /etc/passwd, an AF_INET socket and
+#       execve; PATH does not exist; the machine still journals (PUT 204);
+#   (j) as root, boot --user nobody: the machine's directory and files are
+#       nobody's, every thread runs as nobody, PUTs are journaled; start
+#       keeps the recorded user.
+# Every check that needs Landlock is skipped, saying so, where the kernel has
+# none. That a restricted ring refuses an operation outside its list
+# (OPENAT, CONNECT, ...) is checked by tests/unit/test_uring_restrict.c.
 # The backend is the caller's (the test runner runs this once per backend).
 # Loopback only; every server is stopped by the script; bounded by timeouts.
 # Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`.
@@ -133,6 +150,15 @@ threads_have() {
     done
 }
 line_of() { grep '^sandbox:' "$TMP/$1.out"; }
+# ring_ok LINE: on io_uring the line says the ring is restricted; on epoll
+# it names no ring.
+ring_ok() {
+    case ${PLUTO_BACKEND:-} in
+    uring) [[ $1 == *"; io_uring restricted to "*" operations"* ]] ;;
+    epoll) [[ $1 != *"io_uring"* ]] ;;
+    *)     true ;;
+    esac
+}
 
 # ---- (a) the default -----------------------------------------------------------
 LANDLOCK=0
@@ -146,6 +172,8 @@ if start default "$PLUTO" -p 0; then
         eval '[[ $line == *"no_new_privs; seccomp allowlist ("*" calls)"* ]]'
     [ "$LANDLOCK" = 1 ] || echo "# Landlock is not available here: its checks are skipped"
     check "(a) nothing on stderr" eval '[ ! -s "$TMP/default.err" ]'
+    check "(a) on ${PLUTO_BACKEND:-auto}: the ring is restricted (io_uring), or none (epoll)" \
+        ring_ok "$line"
     check "(a) every thread: NoNewPrivs 1, Seccomp 2" \
         eval 'threads_have NoNewPrivs 1 && threads_have Seccomp 2'
     check "(a) a page is served" eval '[ "$(get /)" = "$(cat "$TMP/site/index.html")" ]'
@@ -259,6 +287,159 @@ else
     else
         echo "# setpriv is missing: --user when not root is not checked"
     fi
+fi
+
+# ---- (g) a durable machine ----------------------------------------------------------
+# mstart NAME BIN ARGS...: BIN ARGS (boot or start of a kv machine) in the
+# background; PID, and PORT once kv listens and the sandbox's line is out.
+mstart() {
+    local name=$1 bin=$2 i line
+    shift 2
+    "$bin" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    PID=$!
+    SERVERS+=("$PID")
+    PORT=""
+    for i in $(seq 50); do
+        line=$(grep -m1 '^kv listening on ' "$TMP/$name.out" 2>/dev/null)
+        if [[ $line =~ ^kv\ listening\ on\ http://127\.0\.0\.1:([0-9]+)/$ ]] &&
+           grep -q ': sandbox: ' "$TMP/$name.err"; then
+            PORT=${BASH_REMATCH[1]}
+            return 0
+        fi
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    note <"$TMP/$name.err"
+    return 1
+}
+mline() { grep -o 'sandbox: .*' "$TMP/$1.err"; }
+put()   { curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X PUT --data-binary "$2" \
+              "http://127.0.0.1:$PORT/kv/$1"; }
+kvget() { curl -s --max-time 5 "http://127.0.0.1:$PORT/kv/$1"; }
+puts()  {   # puts N: PUT k1..kN (value vI), every answer 204
+    local i
+    for i in $(seq "$1"); do [ "$(put "k$i" "v$i")" = 204 ] || return 1; done
+}
+
+M=$TMP/machine
+if mstart m1 "$PLUTO" boot "$M" kv --port 0 --snapshot-every 5; then
+    line=$(mline m1)
+    echo "# $line"
+    check "(g) boot: the machine's line is on stderr, after its own words" \
+        grep -q "^pluto: machine $M: sandbox: " "$TMP/m1.err"
+    check "(g) boot: the line names no_new_privs and the seccomp allowlist" \
+        eval '[[ $line == *"no_new_privs; seccomp allowlist ("*" calls)"* ]]'
+    if [ "$LANDLOCK" = 1 ]; then
+        check "(g) boot: Landlock: read and write beneath the machine's directory" \
+            eval '[[ $line == *"read and write beneath $M (the machine)"* ]]'
+    fi
+    check "(g) on ${PLUTO_BACKEND:-auto}: the ring is restricted (io_uring), or none (epoll)" \
+        ring_ok "$line"
+    check "(g) boot: every thread: NoNewPrivs 1, Seccomp 2" \
+        eval 'threads_have NoNewPrivs 1 && threads_have Seccomp 2'
+    check "(g) boot: 12 PUTs across snapshots, each 204" puts 12
+    check "(g) boot: a value reads back" eval '[ "$(kvget k12)" = v12 ]'
+    check "(g) snapshots were written (renamed into place) under the sandbox" \
+        eval 'ls "$M" | grep -q "^snap\."'
+    stop
+    check "(g) no sandbox refusal on stderr" eval '! grep -qi "not permitted\|denied" "$TMP/m1.err"'
+    if mstart m2 "$PLUTO" start "$M"; then
+        check "(g) start: sandboxed again" \
+            eval 'threads_have NoNewPrivs 1 && threads_have Seccomp 2 && mline m2 | grep -q "seccomp allowlist"'
+        check "(g) start: the values are there" eval '[ "$(kvget k7)" = v7 ] && [ "$(kvget k12)" = v12 ]'
+        check "(g) start: a PUT is answered 204" eval '[ "$(put after yes)" = 204 ]'
+        stop
+    else
+        not_ok "(g) pluto start resumes the sandboxed machine"
+    fi
+else
+    not_ok "(g) pluto boot runs a kv machine with the sandbox"
+fi
+
+# ---- (h) --no-sandbox, recorded at boot -------------------------------------------------
+M2=$TMP/machine-off
+if mstart m3 "$PLUTO" boot "$M2" kv --port 0 --no-sandbox; then
+    check "(h) boot --no-sandbox: the line says off" eval 'mline m3 | grep -q "^sandbox: off (--no-sandbox)"'
+    check "(h) boot --no-sandbox: no seccomp filter" threads_have Seccomp 0
+    check "(h) boot --no-sandbox: PUT 204" eval '[ "$(put a 1)" = 204 ]'
+    stop
+    if mstart m4 "$PLUTO" start "$M2"; then
+        check "(h) start: still off (recorded at boot)" \
+            eval 'mline m4 | grep -q "^sandbox: off" && threads_have Seccomp 0'
+        stop
+    else
+        not_ok "(h) start of a machine booted with --no-sandbox"
+    fi
+    if mstart m5 "$PLUTO" start "$M2" --sandbox; then
+        check "(h) start --sandbox: on for that run" \
+            eval 'mline m5 | grep -q "seccomp allowlist" && threads_have Seccomp 2'
+        check "(h) start --sandbox: the value is there" eval '[ "$(kvget a)" = 1 ]'
+        stop
+    else
+        not_ok "(h) start --sandbox"
+    fi
+else
+    not_ok "(h) pluto boot --no-sandbox runs a kv machine"
+fi
+
+# ---- (i) the unsafe build as a machine: writes outside, exec ------------------------
+if [ -x "$UNSAFE" ]; then
+    OUTSIDE=$TMP/outside-the-machine
+    if PLUTO_TEST_TRY_EXEC=1 PLUTO_TEST_TRY_WRITE=$OUTSIDE \
+       mstart m6 "$UNSAFE" boot "$TMP/machine-try" kv --port 0; then
+        for i in $(seq 20); do grep -q 'execve' "$TMP/m6.err" && break; sleep 0.1; done
+        grep 'sandbox test' "$TMP/m6.err" | note
+        if [ "$LANDLOCK" = 1 ]; then
+            check "(i) creating a file outside the machine's directory is refused (Landlock)" \
+                grep -q "create $OUTSIDE: Permission denied" "$TMP/m6.err"
+            check "(i) and the file does not exist" test ! -e "$OUTSIDE"
+            check "(i) opening /etc/passwd is refused (Landlock)" \
+                grep -q 'open /etc/passwd: Permission denied' "$TMP/m6.err"
+        fi
+        check "(i) an AF_INET socket is refused (seccomp)" \
+            grep -q 'socket AF_INET: Operation not permitted' "$TMP/m6.err"
+        check "(i) execve is refused (seccomp)" \
+            grep -q 'execve /bin/true: Operation not permitted' "$TMP/m6.err"
+        check "(i) the machine still journals its writes (PUT 204, read back)" \
+            eval '[ "$(put t ok)" = 204 ] && [ "$(kvget t)" = ok ]'
+        stop
+    else
+        not_ok "(i) the unsafe build boots a kv machine with PLUTO_TEST_TRY_EXEC"
+    fi
+fi
+
+# ---- (j) --user, recorded at boot ----------------------------------------------------
+if [ "$(id -u)" != 0 ] || ! id nobody >/dev/null 2>&1; then
+    echo "# not root (or no user nobody): the machine's --user checks are skipped"
+else
+    uid=$(id -u nobody) gid=$(id -g nobody)
+    M4=$TMP/machine-user
+    if mstart m7 "$PLUTO" boot "$M4" kv --port 0 --user nobody --snapshot-every 3; then
+        check "(j) boot --user nobody: the line names the user" \
+            eval 'mline m7 | grep -q "user nobody (uid $uid"'
+        check "(j) every thread runs as nobody" \
+            eval 'threads_have Uid "$uid $uid $uid $uid" && threads_have Gid "$gid $gid $gid $gid"'
+        check "(j) 8 PUTs journaled as nobody, across snapshots" puts 8
+        check "(j) the machine's directory and files are nobody's" \
+            eval '[ -z "$(find "$M4" ! -user nobody)" ]'
+        stop
+        if mstart m8 "$PLUTO" start "$M4"; then
+            check "(j) start keeps the recorded user" \
+                eval 'mline m8 | grep -q "user nobody" && threads_have Uid "$uid $uid $uid $uid"'
+            check "(j) the values are there" eval '[ "$(kvget k8)" = v8 ]'
+            stop
+        else
+            not_ok "(j) start of a machine booted with --user nobody"
+        fi
+    else
+        not_ok "(j) pluto boot --user nobody runs a kv machine"
+    fi
+    "$PLUTO" boot "$TMP/machine-nouser" kv --port 0 --user no-such-user-here \
+        >/dev/null 2>"$TMP/mnouser.err"
+    rc=$?
+    check "(j) boot --user of an unknown name exits 1, saying so, and makes no machine" \
+        eval '[ $rc = 1 ] && grep -q "no such user" "$TMP/mnouser.err" &&
+              [ ! -e "$TMP/machine-nouser/meta" ]'
 fi
 
 finish
