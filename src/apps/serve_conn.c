@@ -189,8 +189,8 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
  * the connection is closed after it either way. */
 static bool says_head(const char *p, size_t len)
 {
-    size_t i = 0;
-    while (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n')
+    size_t i = 0;                       /* the empty lines the parser skips, no more */
+    while (i < PL_HTTP_LEAD_MAX && i + 1 < len && p[i] == '\r' && p[i + 1] == '\n')
         i += 2;
     return len - i >= 5 && memcmp(p + i, "HEAD ", 5) == 0;
 }

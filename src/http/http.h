@@ -23,6 +23,7 @@ typedef struct pl_str { const char *p; size_t len; } pl_str;
 
 enum { PL_HTTP_HEADERS_MAX = 100 };         /* more headers: 431 */
 enum { PL_HTTP_REQLINE_MAX = 8192 };        /* longer request line: 414 */
+enum { PL_HTTP_LEAD_MAX = 8 };  /* bytes of empty lines skipped before it: four; more: 400 */
 
 typedef enum pl_http_method {
     PL_HTTP_GET = 0, PL_HTTP_HEAD, PL_HTTP_POST, PL_HTTP_PUT, PL_HTTP_DELETE,

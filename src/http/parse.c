@@ -14,7 +14,7 @@
  * - Lines end in CRLF only: a bare LF or bare CR anywhere is 400, as is NUL.
  *   pl_http_head_end also stops at LF LF and LF CR LF, so a bare-LF client gets
  *   its 400 at once instead of waiting for the header timeout.
- * - Up to LEAD_MAX / 2 empty lines before the request line are skipped (RFC 9112
+ * - Up to PL_HTTP_LEAD_MAX / 2 empty lines before the request line are skipped (RFC 9112
  *   section 2.2: SHOULD ignore at least one) and count in head_len; more is 400.
  * - HTTP/1.2 to HTTP/1.9 are processed as HTTP/1.1 (RFC 9112 section 2.3), so
  *   minor is 1. Any other HTTP/d.d is 505; anything else in the version is 400.
@@ -36,8 +36,6 @@
 #include <string.h>
 
 /* Pure code cannot reach the runtime's reporter: trap in place (stays on). */
-
-enum { LEAD_MAX = 8 };      /* bytes of leading CRLFs skipped: four empty lines */
 
 /* Fields we act on; H_SLICE ones fill the pl_str of r at off. */
 enum hid { H_OTHER, H_HOST, H_CL, H_TE, H_CONN, H_EXPECT, H_SLICE };
@@ -86,11 +84,11 @@ static pl_str trim(const char *p, size_t n)
     return (pl_str){ p, n };
 }
 
-/* Bytes of CRLF pairs at the start of buf, at most LEAD_MAX. */
+/* Bytes of CRLF pairs at the start of buf, at most PL_HTTP_LEAD_MAX. */
 static size_t lead_len(const char *buf, size_t len)
 {
     size_t n = 0;
-    while (n < LEAD_MAX && n + 1 < len && buf[n] == '\r' && buf[n + 1] == '\n')
+    while (n < PL_HTTP_LEAD_MAX && n + 1 < len && buf[n] == '\r' && buf[n + 1] == '\n')
         n += 2;
     return n;
 }

@@ -415,7 +415,7 @@ static void check_body(world *w, const pl_http_req *q, const resp *r, const uint
 static bool says_head(const uint8_t *p, size_t n)
 {
     size_t i = 0;
-    while (i + 1 < n && p[i] == '\r' && p[i + 1] == '\n')
+    while (i < PL_HTTP_LEAD_MAX && i + 1 < n && p[i] == '\r' && p[i + 1] == '\n')
         i += 2;
     return n - i >= 5 && memcmp(p + i, "HEAD ", 5) == 0;
 }
