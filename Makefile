@@ -7,6 +7,7 @@
 #   make check-purity   fail if a pure module references OS calls, the clock or rand
 #   make bench      pluto side by side with nginx, lighttpd and h2o (bench/results/)
 #   make fuzz       each libFuzzer driver for FUZZ_SECONDS (default 60)
+#   make sim-long SEEDS=N   every app's simulation over seeds 1..N (default 10000)
 #   make soak       a long mixed-load run, RSS/descriptors/p99 every 10 s (SOAK_SECONDS=1800)
 #   make fuzz-long  each driver until FUZZ_EXECS executions (ledger: docs/fuzz-ledger.tsv)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -47,12 +48,32 @@ $(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(BUILD)/libpluto.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(APP_OBJ) $(BUILD)/libpluto.a -o $@ $(LDLIBS) -lcriterion
 
+# The kv app as a durable machine in the simulator, under disk faults and
+# crashes (tests/sim/kvsim*.c; tests/sim/sim_kv.sh runs it in make test).
+KVSIM_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sim/kvsim*.c))
+$(BUILD)/tests/sim_kv: $(KVSIM_OBJ) $(APP_OBJ) $(BUILD)/libpluto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# `make sim-long SEEDS=N`: every app's simulation over seeds 1..N, in parallel.
+SEEDS ?= 10000
+.PHONY: sim-long
+sim-long: $(BUILD)/pluto $(BUILD)/tests/sim_kv
+	@SEEDS=$(SEEDS) scripts/sim-long.sh $(BUILD)
+
 # `make bench`: pluto against nginx, lighttpd and h2o on loopback (bench/README.md).
 # ROUNDS, DURATION, SERVERS, WORKLOADS, QUICK=1, PLUTO_FLAGS pass through.
 .PHONY: bench
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/pluto
 	@PLUTO=$(BUILD)/pluto bash bench/run.sh
+
+# `make soak`: the static server and the kv machine under mixed load for SOAK_SECONDS
+# (default 1800), RSS, descriptors and p99 every 10 s, a verdict and a chart (bench/soak.sh).
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory $(BUILD)/pluto
+	@PLUTO=$(BUILD)/pluto bash bench/soak.sh
 
 run: $(BUILD)/pluto
 	$(BUILD)/pluto 8000 examples/site
@@ -67,15 +88,8 @@ test: deps
 	@$(MAKE) --no-print-directory all check-purity $(FUZZ_BIN)
 	@$(MAKE) --no-print-directory unit-and-rest FUZZ_SMOKE=1
 
-# `make soak`: the static server and the kv machine under mixed load for SOAK_SECONDS
-# (default 1800), RSS, descriptors and p99 every 10 s, a verdict and a chart (bench/soak.sh).
-.PHONY: soak
-soak: deps
-	@$(MAKE) --no-print-directory $(BUILD)/pluto
-	@PLUTO=$(BUILD)/pluto bash bench/soak.sh
-
 .PHONY: unit-and-rest
-unit-and-rest: $(UNIT_BIN) $(BUILD)/pluto
+unit-and-rest: $(UNIT_BIN) $(BUILD)/pluto $(BUILD)/tests/sim_kv
 	@FUZZ_SMOKE=$(FUZZ_SMOKE) scripts/run-tests.sh $(BUILD) $(UNIT_BIN)
 
 asan: deps

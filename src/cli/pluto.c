@@ -93,6 +93,15 @@ int main(int argc, char **argv)
             return 2;
         }
         cmd = argv[2];
+        if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+            printf("usage: pluto sim APP [--seed N] [simulator options] [ARGS]\n"
+                   "Run APP (");
+            for (int i = 0; i < NAPPS; i++)
+                printf("%s%s", i ? ", " : "", APPS[i]->name);
+            printf(") against the simulated world,\nfrom its seed; prints `trace <hash>` "
+                   "last. pluto sim APP --help: the simulator's options.\n");
+            return 0;
+        }
     }
     const pl_program *p = find(cmd);
     if (p == NULL) {

@@ -208,6 +208,30 @@ static int sim_fsync(pm_disk *d, int h)
     return 0;
 }
 
+/* Once the directory is synced, a file no name points to and no handle holds
+ * can never be read again (an unlinked snapshot or segment): free it, or a
+ * long simulation keeps every file it ever wrote. */
+static void forget_unreachable(sim_disk *s)
+{
+    uint8_t *held = calloc(s->nfiles ? s->nfiles : 1, 1);
+    PL_ASSERT(held != NULL);
+    for (uint32_t k = 0; k < s->cur.n; k++)
+        held[s->cur.v[k].file] = 1;
+    for (uint32_t k = 0; k < s->nhandles; k++)
+        if (s->handles[k].open)
+            held[s->handles[k].file] = 1;
+    for (uint32_t i = 0; i < s->nfiles; i++) {
+        sd_file *f = &s->files[i];
+        if (!f->live || held[i])
+            continue;
+        for (uint32_t k = 0; k < f->nops; k++)
+            free(f->ops[k].bytes);
+        free(f->ops), free(f->cur), free(f->dur);
+        *f = (sd_file){ .live = false };
+    }
+    free(held);
+}
+
 static int sim_sync_dir(pm_disk *d)
 {
     sim_disk *s = S(d);
@@ -219,6 +243,7 @@ static int sim_sync_dir(pm_disk *d)
         return e;
     sd_copy_names(&s->dur, &s->cur);
     s->ndirops = 0;
+    forget_unreachable(s);
     return 0;
 }
 

@@ -5,27 +5,40 @@
  * (removed if its header is bad) and every later segment removed. Then every
  * segment is synced, and the directory: what the previous process wrote may
  * still have been only in the page cache, and the records appended from now on
- * will claim that everything up to here is durable.
+ * will claim that everything up to here is durable. The records no record
+ * claims durable are written again first (refresh): if the previous process
+ * stopped on a failed fsync, the kernel may have marked their pages clean
+ * without writing them, and a sync alone would not write them now.
  */
 #include "machine/journal_impl.h"
 #include "machine/format.h"
 #include "runtime/assert.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { SEGMENT_BYTES = 64 << 20, BUFFER_BYTES = 8 << 20, INTERVAL_MS = 1000 };
 
-/* Read the whole log once: fills rep; 0 or an error (PM_E_CORRUPT). */
-static int check(pm_disk *d, uint64_t id, uint64_t from_seq, pm_journal_report *rep)
+/* Where the last valid record lies. */
+typedef struct last_rec { char file[PM_NAME_MAX]; uint64_t off; bool any; } last_rec;
+
+/* Read the whole log once: fills rep and *lr; 0 or an error (PM_E_CORRUPT). */
+static int check(pm_disk *d, uint64_t id, uint64_t from_seq, pm_journal_report *rep,
+                 last_rec *lr)
 {
     pm_log_reader *r;
     int e = pm_log_open(d, id, from_seq, &r);
     if (e < 0)
         return e;
     pm_record rec;
-    while ((e = pm_log_next(r, &rec)) > 0)
+    while ((e = pm_log_next(r, &rec)) > 0) {
         rep->records++;
+        snprintf(lr->file, sizeof lr->file, "%s", rec.file);
+        lr->off = rec.offset;
+        lr->any = true;
+    }
     rep->last_seq = pm_log_last_seq(r);
     rep->damage = *pm_log_damage(r);
     pm_log_stats(r, &rep->segments, &rep->bytes);
@@ -56,6 +69,70 @@ static int repair(pm_disk *d, const pm_damage *dm)
     e = pm_disk_truncate(d, h, dm->offset);
     pm_disk_close(d, h);
     return e;
+}
+
+/* Read the log from (file, off) to its end and write it back in place. */
+static int rewrite_from(pm_disk *d, const char *file, uint64_t off)
+{
+    pm_file *segs;
+    size_t n;
+    int e = pm_list_files(d, PM_LOG_PREFIX, &segs, &n);
+    enum { CHUNK = 64 * 1024 };
+    uint8_t *buf = e == 0 ? malloc(CHUNK) : NULL;
+    if (e == 0 && buf == NULL)
+        e = -ENOMEM;
+    bool on = false;
+    for (size_t i = 0; e == 0 && i < n; i++) {
+        if (!on && strcmp(segs[i].name, file) != 0)
+            continue;
+        uint64_t from = on ? 0 : off, size = 0;
+        on = true;
+        int h = pm_disk_open(d, segs[i].name, PM_O_WRITE);
+        if (h < 0) {
+            e = h;
+            break;
+        }
+        e = pm_disk_size(d, h, &size);
+        for (uint64_t o = from; e == 0 && o < size; o += CHUNK) {
+            size_t k = size - o < CHUNK ? (size_t)(size - o) : CHUNK;
+            e = pm_disk_read_all(d, h, buf, k, o);
+            if (e == 0)
+                e = pm_disk_write_all(d, h, buf, k, o);
+        }
+        pm_disk_close(d, h);
+    }
+    free(buf);
+    free(segs);
+    return e;
+}
+
+/* Write again the records after the last record's `synced` claim: nothing
+ * says they reached the disk. 0 or -errno; a full disk is no error (a file
+ * system that writes copies may need room to rewrite in place, and a start
+ * on a full disk must go on: its journal is full, not lost). */
+static int refresh(pm_disk *d, uint64_t id, const last_rec *lr, uint64_t last_seq)
+{
+    if (!lr->any)
+        return 0;
+    uint8_t hdr[PM_REC_HDR];
+    int h = pm_disk_open(d, lr->file, 0);
+    if (h < 0)
+        return h;
+    int e = pm_disk_read_all(d, h, hdr, sizeof hdr, lr->off);
+    pm_disk_close(d, h);
+    uint64_t claim = pm_get64(hdr + 32);
+    if (e < 0 || claim >= last_seq)
+        return e;
+    pm_log_reader *r;
+    e = pm_log_open(d, id, claim + 1, &r);
+    if (e < 0)
+        return e;
+    pm_record rec;
+    e = pm_log_next(r, &rec);
+    if (e > 0)          /* the segment's first record: its header was written with it */
+        e = rewrite_from(d, rec.file, rec.offset <= PM_SEG_HDR ? 0 : rec.offset);
+    pm_log_close(r);
+    return e < 0 && e != -ENOSPC ? e : 0;
 }
 
 /* fdatasync every segment and the directory. Leaves *last_seg open for
@@ -114,9 +191,12 @@ int pm_journal_open(pm_disk *d, const pm_meta *m, const pm_journal_opts *o, uint
     pm_journal_report scratch;
     rep = rep ? rep : &scratch;
     *rep = (pm_journal_report){ 0 };
-    int e = check(d, m->id, from_seq, rep);
+    last_rec lr = { .any = false };
+    int e = check(d, m->id, from_seq, rep, &lr);
     if (e == 0 && rep->damage.kind == PM_DAMAGE_TAIL)
         e = repair(d, &rep->damage);
+    if (e == 0)
+        e = refresh(d, m->id, &lr, rep->last_seq);
     int h = -1;
     uint64_t len = 0;
     if (e == 0)

@@ -10,7 +10,9 @@
  *   3. the live backend created, the machine backend put on it, with the
  *      machine's own SIGINT and SIGTERM tasks;
  *   4. every task the replay backend holds issued again, oldest first (a file
- *      read under way gets -EINTR: its position died with the old process);
+ *      read under way gets -EINTR: its position died with the old process; a
+ *      PL_CMD_MACHINE stream is told the journal's state at the first poll,
+ *      since what the program last heard, a full disk, may be over);
  *   5. an EPOCH record, then the reserve file (machine_turn.c).
  */
 #include "runtime/machine.h"
@@ -80,6 +82,8 @@ static void reissue(pl__mach *m, pl__tmap *held)
     m->relisten_until = m->now_ms() + PL__RELISTEN_MS;
     for (size_t i = 0; i < n; i++) {
         v[i]->bk[0] = v[i]->bk[1] = v[i]->bk[2] = 0;
+        if (v[i]->cmd.kind == PL_CMD_MACHINE)
+            v[i]->bk32[1] = 1;          /* told nothing yet: the journal's state comes next */
         if (v[i]->cmd.kind == PL_CMD_LISTEN)
             m->relisten[m->nrelisten++] = v[i]->id;
         if (v[i]->cmd.kind == PL_CMD_READ_FILE) {
