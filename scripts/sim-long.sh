@@ -7,6 +7,7 @@
 # nproc) with xargs -P:
 #   serve           the static server against hostile and slow HTTP clients
 #   serve-pressure  the same with 60 clients on 24 descriptor slots
+#   serve-scarce    ... and on 8
 #   echo            the echo server: resets, EMFILE, short writes, slow readers
 #   walk            the directory walker over the simulated tree, EIO
 #   counter         the counter's timer (no clients: it must run to the time cap)
@@ -89,6 +90,7 @@ echo "sim-long: seeds 1..$SEEDS per campaign, $JOBS jobs"
 echo "$HEAD"
 campaign serve serve
 campaign serve-pressure serve --clients 60 --max-open 24
+campaign serve-scarce serve --clients 60 --max-open 8
 campaign echo echo
 campaign walk walk
 campaign counter counter

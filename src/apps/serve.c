@@ -8,7 +8,8 @@
  *                (reopen the log) when logging to a file; once it is
  *                answered, the runtime takes the sandbox's last steps
  *                (--user, seccomp: PL_SANDBOX_LISTENING in serve_tune)
- *   clock        every second TIME -> the Date header in a shared ref
+ *   clock        every second TIME -> the Date header in a shared ref, and
+ *                kept files past their time closed (serve_fds_expire)
  *   on_stop      a signal won: drain. The First interrupts the listener (its
  *                socket closes: new connections are refused) and every
  *                waiting receiver: idle connections close at once, and one
@@ -40,10 +41,13 @@ static pl_verdict on_clock_time(pl_ctx *cx, void *mem, const pl_answer *a)
 }
 static PL_HANDLER(h_clock_time, on_clock_time);
 
+/* Every second: the Date header, and kept files past their time let go. */
 static pl_verdict on_clock_tick(pl_ctx *cx, void *mem, const pl_answer *a)
 {
+    const serve_refs *r = mem;
     pl_cmd t = pl_cmd_time();
-    pl_send(cx, &t, &h_clock_time, mem, sizeof(pl_ref));
+    pl_send(cx, &t, &h_clock_time, &r->clock, sizeof r->clock);
+    serve_fds_expire(cx, r);
     return PL_KEEP;
 }
 static PL_HANDLER(h_clock_tick, on_clock_tick);
@@ -195,7 +199,7 @@ static void listen_and_serve(pl_ctx *cx, const listen_mem *l)
     pl_start stop = pl_app_stop_start();
     pl_first_graceful(cx, &serve, &stop, &h_stop, &l->refs, sizeof l->refs);
     pl_cmd tick = pl_cmd_timer(1000, 1000);
-    pl_send(cx, &tick, &h_clock_tick, &l->refs.clock, sizeof l->refs.clock);
+    pl_send(cx, &tick, &h_clock_tick, &l->refs, sizeof l->refs);
     if (cfg->access_log[0])
         serve_log_start_tick(cx, &l->refs);
     if (cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0) {

@@ -206,6 +206,7 @@ bool serve_fds_put(pl_ctx *cx, const serve_refs *r, const char *path, const pl_s
 void serve_fds_use(pl_ctx *cx, const serve_refs *r, int fd);
 void serve_fds_release(pl_ctx *cx, const serve_refs *r, int fd);
 /* No connection is left: every kept file goes (no send can be using one). */
+void serve_fds_expire(pl_ctx *cx, const serve_refs *r);   /* every second */
 void serve_fds_idle(pl_ctx *cx, const serve_refs *r);
 /* Issue send (a SENDFILE from kept file fd) with a handler that ends its use. */
 void serve_kept_send(pl_ctx *cx, const serve_refs *r, const pl_cmd *send, int fd);

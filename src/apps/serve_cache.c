@@ -123,8 +123,10 @@ bool serve_cache_key(const char *path, bool dir_slash, char *key, size_t cap)
  * is shared by every send in flight from it, so it is counted: the cache's
  * own hold while an entry names it, plus one per send. It is closed when the
  * count falls to zero — its entry replaced or expired, and its last send
- * done. Expired entries are let go as requests pass by, one slot each, and
- * every entry when the last connection closes: an idle server holds no file.
+ * done. Expired entries are let go as requests pass by, one slot each; all
+ * of them every second (serve_fds_expire), since requests waiting for a
+ * descriptor slot pass by no more; and every entry when the last connection
+ * closes: an idle server holds no file.
  */
 
 static serve_fds *fds_of(pl_ctx *cx, const serve_refs *r)
@@ -287,6 +289,15 @@ void serve_fds_release(pl_ctx *cx, const serve_refs *r, int fd)
         if (f->e[i].hash != 0 && f->e[i].fd == fd)
             evict(cx, f, &f->e[i]);
     drop(cx, f, fd);
+}
+
+void serve_fds_expire(pl_ctx *cx, const serve_refs *r)
+{
+    serve_fds *f = fds_of(cx, r);
+    int64_t now = serve_now(cx, r);
+    for (int i = 0; i < SERVE_FDS_SLOTS; i++)
+        if (f->e[i].hash != 0 && now >= f->e[i].until_s)
+            evict(cx, f, &f->e[i]);
 }
 
 void serve_fds_idle(pl_ctx *cx, const serve_refs *r)

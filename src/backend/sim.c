@@ -6,7 +6,8 @@
  * program a function of the seed alone.
  *
  * A run ends (poll returns -1) when no event is left, when every simulated
- * client is done and only program timers remain (a server waits forever),
+ * client is done and only program timers remain (a server waits forever)
+ * while no command waits for a descriptor slot (a timer may free one),
  * or when the next event lies beyond SIM_TIME_CAP_MS of virtual time (a
  * livelock then shows up as clients that never got everything back).
  */
@@ -182,7 +183,8 @@ static int sim_poll(void *b, bool block)
     sim_world *w = b;
     w->delivered = 0;
     sim_ev *e = sim_next(w);
-    bool quiet = w->ncl > 0 && w->ndone == w->ncl && w->nheap == w->ntimers;
+    bool quiet = w->ncl > 0 && w->ndone == w->ncl && w->nheap == w->ntimers &&
+                 !pl__slots_wanted(w->rt);
     if (e == NULL || quiet)
         return block ? -1 : 0;
     if (e->at > SIM_TIME_CAP_MS(w)) {

@@ -23,7 +23,7 @@
 typedef enum ur_kind {
     UR_SEND = 1,        /* a SEND task's bytes (resubmitted after a short write) */
     UR_POLLOUT,         /* SENDFILE or a file SEND: wait until the socket takes more */
-    UR_ACCEPT,          /* multishot accept */
+    UR_ACCEPT,          /* accept: multishot, one by one near the limit */
     UR_CONNECT,
     UR_SIGNAL,          /* multishot poll of the signalfd */
 } ur_kind;
@@ -80,7 +80,7 @@ enum { UR_OPS_CHUNK = 256 };            /* ops allocated together */
  * descriptor slot was free (given out, in order, as slots free up). */
 typedef struct ur_lst {
     pl__task *t;            /* NULL once cancelled; swept after its last completion */
-    ur_op *op;              /* the multishot accept, or NULL */
+    ur_op *op;              /* the accept, or NULL */
     int fd;
     bool paused;
     int *pend;

@@ -4,8 +4,12 @@
  * client is handed out only when pl__may_accept() says a slot is free. The
  * accept is cancelled (paused) as soon as no slot is; clients the kernel
  * accepted meanwhile wait in the listener's queue and are handed out, in
- * order, as slots free up. EMFILE pauses accepting for 100 ms instead of
- * spinning. Accepted sockets inherit TCP_NODELAY and TCP_NOTSENT_LOWAT from
+ * order, as slots free up. Those hold descriptors the budget does not count,
+ * and a multishot accept takes as many as are waiting in the backlog, so
+ * near the limit (UR_ONE_BY_ONE slots left) it accepts one at a time: what
+ * the kernel holds beyond the budget stays one client, and a file opened by
+ * a connection does not meet EMFILE. EMFILE pauses accepting for 100 ms
+ * instead of spinning. Accepted sockets inherit TCP_NODELAY and TCP_NOTSENT_LOWAT from
  * the listener (pl__os_listen).
  */
 #include "backend/osfile.h"
@@ -18,13 +22,18 @@
 #include <string.h>
 #include <unistd.h>
 
+enum { UR_ONE_BY_ONE = 64 };
+
 static void arm_accept(ur *e, ur_lst *l)
 {
     if (l->t == NULL || l->op != NULL || l->paused)
         return;
     ur_op *op = ur_op_new(e, l->t, UR_ACCEPT, l->fd);
     struct io_uring_sqe *sqe = ur_sqe(e);
-    io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (pl__accept_room(e->rt) > UR_ONE_BY_ONE)
+        io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    else
+        io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     ur_arm(e, op, sqe);
     l->op = op;
 }
@@ -120,6 +129,8 @@ void ur_accept_cqe(ur *e, ur_op *op, int res, unsigned flags)
         ur_op_free(e, op);
     if (l->t != NULL && (l->npend > 0 || !pl__may_accept(e->rt)))
         pause_listener(e, l);
+    else if (!last && l->op != NULL && pl__accept_room(e->rt) <= UR_ONE_BY_ONE)
+        ur_cancel_async(e, l->op);      /* near the limit: re-armed one by one */
     arm_accept(e, l);
 }
 

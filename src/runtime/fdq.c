@@ -8,6 +8,13 @@
  * Every command that creates a descriptor first takes a slot; when none is
  * free it waits in FIFO order. The runtime thus never meets EMFILE from its
  * own concurrency, however many tasks ask at once.
+ *
+ * Accepting stops short of the last slots (accept_limit): a client accepted
+ * into the last slot whose task then opens a file would wait for a slot that
+ * only another such task could free. With every slot held by connections
+ * waiting to open, nothing would move again — no timeout covers a command
+ * still waiting for its slot. The reserve keeps descriptors for what the
+ * connections ask for, so one of them always gets its file and finishes.
  */
 #include "runtime/rt.h"
 
@@ -107,9 +114,31 @@ bool pl__may_recv(pl_rt *rt, int fd)
     return fd >= rt->nfds || rt->fds[fd].queued < PL__SEND_HIGH;
 }
 
+/* Slots accepted clients may fill: all but an eighth (1 to 64 slots) kept
+ * for the descriptors they go on to open. Budgets under 4 keep none. */
+static uint32_t accept_limit(const pl_rt *rt)
+{
+    uint32_t n = rt->slots_max, reserve = n / 8;
+    if (reserve > 64)
+        reserve = 64;
+    if (reserve == 0 && n >= 4)
+        reserve = 1;
+    return n - reserve;
+}
+
 bool pl__may_accept(pl_rt *rt)
 {
-    return rt->waitfd.head == NULL && rt->slots_used < rt->slots_max && !rt->hold_input;
+    return rt->waitfd.head == NULL && rt->slots_used < accept_limit(rt) && !rt->hold_input;
+}
+
+uint32_t pl__accept_room(pl_rt *rt)
+{
+    return pl__may_accept(rt) ? accept_limit(rt) - rt->slots_used : 0;
+}
+
+bool pl__slots_wanted(const pl_rt *rt)
+{
+    return rt->waitfd.head != NULL;
 }
 
 void pl__fd_opened(pl_rt *rt, int fd)
@@ -132,8 +161,8 @@ void pl__slot_release(pl_rt *rt)
     PL_ASSERT(rt->slots_used > 0);
     rt->slots_used--;
     pl__slots_admit(rt);
-    if (rt->slots_used + 1 == rt->slots_max)
-        rt->be->kick(rt->b);
+    if (rt->slots_used + 1 == accept_limit(rt))
+        rt->be->kick(rt->b);            /* accepting may go on */
 }
 
 void pl__slots_admit(pl_rt *rt)

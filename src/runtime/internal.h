@@ -170,7 +170,9 @@ enum { PL__SEND_LOW = 64 * 1024 };     /* resume below this */
 pl_ans_kind pl__ans_kind_of(pl_cmd_kind k);
 void pl__deliver(pl_rt *rt, pl__task *t, pl_answer *a);
 bool pl__may_recv(pl_rt *rt, int fd);      /* flow control for receivers */
-bool pl__may_accept(pl_rt *rt);            /* a descriptor slot is free */
+bool pl__may_accept(pl_rt *rt);            /* a slot is free for a client */
+uint32_t pl__accept_room(pl_rt *rt);      /* clients that may be accepted now */
+bool pl__slots_wanted(const pl_rt *rt);    /* commands wait for a descriptor slot */
 void pl__fd_opened(pl_rt *rt, int fd);     /* an accepted client: takes a slot */
 bool pl__fdq_is_open(const pl_rt *rt, int fd);
 /* The command queued behind t (a SEND or SENDFILE the backend holds) on its

@@ -22,10 +22,14 @@
 #       reads nothing for 2.5 s (the header timeout is 1 s), then finishes the
 #       second head: both requests get 200, no 408;
 #   (d) a client that never reads is still cut, by the send timeout (4 s): the
-#       server closes the connection long before the download could finish.
+#       server closes the connection long before the download could finish;
+#   (e) under `ulimit -n 40`, 80 clients at once each ask for a different
+#       200 kB file (each one a descriptor to open): all 80 get it, in full.
+#       Clients once filled every descriptor slot, each then waiting for a slot
+#       to open its file, and the server never answered again.
 # Loopback only; every step bounded by `timeout`; the servers are stopped by the
 # script. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
-# exits 1 when any check failed. About 30 s.
+# exits 1 when any check failed. About 35 s.
 set -u
 
 BUILD=${1:-build}
@@ -227,6 +231,32 @@ if grep -q '^rc 0' "$TMP/d.rc" && [ "$got" -lt "$BIG" ]; then
     ok "a client that never reads is cut by the send timeout ($got of $BIG bytes)"
 else
     not_ok "a client that never reads: $(cat "$TMP/d.rc"), $got of $BIG bytes"
+fi
+stop "$server"; rc=$?
+[ "$rc" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $rc"
+
+# (e) connections that each open a file, more of them than descriptors ----------
+for i in $(seq 80); do head -c 200000 /dev/zero | tr '\0' "$((i % 10))" >"$TMP/site/f$i.bin"; done
+if ! serve 40 0 "$TMP/e.out"; then
+    not_ok "pluto starts under ulimit -n 40"; cat "$TMP/e.out"; finish
+fi
+mkdir -p "$TMP/e"
+for i in $(seq 80); do
+    curl -s --max-time 15 -o "$TMP/e/$i.body" -w '%{http_code}\n' \
+        "http://127.0.0.1:$port/f$i.bin" >"$TMP/e/$i.code" 2>/dev/null &
+    pids+=($!)
+done
+wait "${pids[@]: -80}" 2>/dev/null
+full=0
+for i in $(seq 80); do
+    [ "$(cat "$TMP/e/$i.code")" = 200 ] && cmp -s "$TMP/e/$i.body" "$TMP/site/f$i.bin" &&
+        full=$((full + 1))
+done
+if [ "$full" -eq 80 ]; then
+    ok "80 clients at once under ulimit -n 40, each a file to open: all 80 served in full"
+else
+    not_ok "80 clients at once under ulimit -n 40: $full served in full," \
+        "codes $(cat "$TMP"/e/*.code | sort | uniq -c | tr -s ' \n' ' ')"
 fi
 stop "$server"; rc=$?
 [ "$rc" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $rc"

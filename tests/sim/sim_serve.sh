@@ -101,7 +101,7 @@ else not_ok "no idle connection was closed by the server"; fi
 # (d) descriptor pressure, and no faults
 bad=0
 for s in $(seq 1 30); do
-    for args in "--clients 60 --max-open 24" "--no-faults"; do
+    for args in "--clients 60 --max-open 24" "--clients 60 --max-open 8" "--no-faults"; do
         out=$TMP/more.$s
         "$PLUTO" sim serve --seed "$s" $args /site >"$out" 2>&1
         rc=$?
@@ -116,7 +116,7 @@ for s in $(seq 1 30); do
     done
 done
 if [ "$bad" -eq 0 ]; then
-    ok "60 clients on 24 descriptor slots, and --no-faults: no violation (30 seeds each)"
+    ok "60 clients on 24 and on 8 descriptor slots, and --no-faults: no violation (30 seeds each)"
 else
     not_ok "descriptor pressure / --no-faults: $bad problems"
 fi
