@@ -68,7 +68,8 @@ typedef enum pl_cmd_kind {
     PL_CMD_RECV,        /* bytes from fd                             -> DATA each, len 0 at end */
     PL_CMD_SEND,        /* bytes to fd (socket or file), in order    -> SENT once all written */
     PL_CMD_SENDFILE,    /* file range to a socket                    -> SENT */
-    PL_CMD_CLOSE,       /* close fd after the sends queued before it -> DONE */
+    PL_CMD_CLOSE,       /* close fd after the sends queued before it -> DONE
+                         * (PL_CLOSE_LINGER: a lingering close) */
     PL_CMD_OPEN,        /* open path beneath dir (no escape), or for appending -> OPENED */
     PL_CMD_STAT,        /* stat path beneath dir                     -> STAT */
     PL_CMD_READ_FILE,   /* whole file beneath dir, in chunks         -> DATA each, eof on last */
@@ -87,6 +88,23 @@ enum { PL_LOG_ERR = 1 };
  * it and reading its request then take one wake-up, not two. */
 enum { PL_LISTEN_REUSEPORT = 1, PL_LISTEN_CLIENT_FIRST = 2 };
 
+/* Flags for PL_CMD_CLOSE. PL_CLOSE_LINGER: a lingering close (RFC 9112
+ * section 9.6), for a server that hangs up on a client that may still be
+ * sending (an error answered before the request was read whole). Closing a
+ * socket with unread bytes, or getting bytes after the close, makes the
+ * kernel reset the connection, and the client may then lose the response or
+ * fail its send before reading it. So, once the sends queued before it are
+ * written, only the writing side is shut down (the end of the stream follows
+ * the response); what the peer still sends is read and dropped until its end
+ * of stream, an error, PL_CLOSE_LINGER_BYTES or PL_CLOSE_LINGER_MS, whichever
+ * comes first; then the descriptor is closed and DONE answered. It holds its
+ * descriptor slot until then. On a descriptor that is not a socket, in the
+ * simulator and under the scenario harness, it is a plain CLOSE. A lingering
+ * CLOSE that is cancelled stops reading and, like any cancelled CLOSE,
+ * leaves the descriptor to the end of the run. */
+enum { PL_CLOSE_LINGER = 1 };
+enum { PL_CLOSE_LINGER_MS = 2000, PL_CLOSE_LINGER_BYTES = 1 << 20 };
+
 /* Open flags for PL_CMD_OPEN. PL_OPEN_APPEND opens for writing at the end,
  * creating the file (mode 0644) when missing: a log. SEND writes to it (a
  * write to a regular file never waits) and several processes or workers may
@@ -101,7 +119,8 @@ typedef struct pl_cmd {
     pl_cmd_kind kind;
     int fd;                 /* RECV, SEND, SENDFILE (socket), CLOSE, READ (file) */
     int dir;                /* OPEN, STAT, READ_FILE, READDIR: handle or PL_DIR_CWD */
-    int flags;              /* OPEN: PL_OPEN_*; LOG: PL_LOG_*; LISTEN: PL_LISTEN_* */
+    int flags;              /* OPEN: PL_OPEN_*; LOG: PL_LOG_*; LISTEN: PL_LISTEN_*;
+                             * CLOSE: PL_CLOSE_LINGER */
     int signo;              /* SIGNAL */
     uint16_t port;          /* LISTEN, CONNECT */
     const char *host;       /* LISTEN, CONNECT: "127.0.0.1", "::1", "::" ... */
@@ -141,6 +160,9 @@ static inline pl_cmd pl_cmd_sendfile(int sock, int file_fd, uint64_t offset, uin
                      .offset = offset, .count = count };
 }
 static inline pl_cmd pl_cmd_close(int fd) { return (pl_cmd){ .kind = PL_CMD_CLOSE, .fd = fd }; }
+/* A lingering close of a socket (PL_CLOSE_LINGER, above). */
+static inline pl_cmd pl_cmd_close_linger(int fd)
+{ return (pl_cmd){ .kind = PL_CMD_CLOSE, .fd = fd, .flags = PL_CLOSE_LINGER }; }
 static inline pl_cmd pl_cmd_open(int dir, const char *path, int flags)
 { return (pl_cmd){ .kind = PL_CMD_OPEN, .dir = dir, .text = path, .flags = flags }; }
 static inline pl_cmd pl_cmd_stat(int dir, const char *path)

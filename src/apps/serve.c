@@ -15,8 +15,10 @@
  *                waiting receiver: idle connections close at once, and one
  *                whose response is under way closes when it is written (its
  *                next receiver is refused). The run exits 0 when the last
- *                connection's CLOSE is done, at --drain-timeout, or at a
- *                second signal — always after the access log is written.
+ *                connection's CLOSE is done (a lingering one, after an error
+ *                answered to a client still sending, reads for at most
+ *                PL_CLOSE_LINGER_MS), at --drain-timeout, or at a second
+ *                signal — always after the access log is written.
  */
 #include "apps/serve.h"
 
@@ -57,14 +59,17 @@ static serve_state *state_of(pl_ctx *cx, const serve_refs *r)
     return pl_ref_mut(cx, r->conns, NULL);
 }
 
-/* Over --max-conns: say so and hang up (the connection is not counted). */
+/* Over --max-conns: say so and hang up (the connection is not counted). Its
+ * request has usually arrived (the listener hands over a client once it has
+ * spoken) and is never read: a lingering close, or the kernel would reset
+ * the connection under the 503. */
 static void refuse_client(pl_ctx *cx, const serve_refs *r, const pl_answer *a)
 {
     char buf[512];
     pl_http_simple s = { .status = 503, .date = serve_date(cx, r), .close = true };
     size_t n = pl_http_resp_simple(buf, sizeof buf, &s);
     pl_write(cx, a->fd, buf, n);
-    pl_cmd close = pl_cmd_close(a->fd);
+    pl_cmd close = pl_cmd_close_linger(a->fd);
     pl_send(cx, &close, NULL, NULL, 0);
     if (serve_cfg_of(cx, r)->access_log[0]) {
         const char *body = memmem(buf, n, "\r\n\r\n", 4);

@@ -11,6 +11,11 @@
  * the first byte of a request arms the header timeout, which later bytes of
  * the same head do not extend (a slow client cannot hold a connection open
  * by trickling bytes).
+ *
+ * Closing: after a response the client asked to be the last (Connection:
+ * close), at its end of stream and at the idle timeout, a plain CLOSE.
+ * After an error answered while the client may still be sending (408, 413,
+ * 414, 431, a bad request), a lingering one (hang_up).
  */
 #include "apps/serve.h"
 
@@ -34,6 +39,17 @@ const char *serve_date(pl_ctx *cx, const serve_refs *r)
 static void close_conn(pl_ctx *cx, const serve_conn *c)
 {
     pl_cmd close = pl_cmd_close(c->fd);
+    pl_send(cx, &close, &serve_h_closed, &c->refs, sizeof c->refs);
+}
+
+/* After an error answered before the client was done sending (a head too
+ * slow or too large, a body, a bad request): a lingering close, so that what
+ * it still sends does not make the kernel reset the connection and the
+ * client lose the answer (RFC 9112 section 9.6). It reads for at most a few
+ * seconds (pluto.h); a drain waits for it like any close. */
+static void hang_up(pl_ctx *cx, const serve_conn *c)
+{
+    pl_cmd close = pl_cmd_close_linger(c->fd);
     pl_send(cx, &close, &serve_h_closed, &c->refs, sizeof c->refs);
 }
 
@@ -97,7 +113,7 @@ static bool refuse(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, next_s
     bool head = q->method == PL_HTTP_HEAD;
     if ((q->has_length && q->content_length > 0) || q->chunked) {
         serve_simple(cx, c, 413, head, true, NULL, NULL);   /* no bodies here */
-        close_conn(cx, c);
+        hang_up(cx, c);                                     /* the body may follow */
         *step = CLOSED;
         return true;
     }
@@ -172,7 +188,7 @@ static next_step handle(pl_ctx *cx, const serve_conn *c, const pl_http_req *q, s
     }
     if (rc < 0) {
         serve_simple(cx, c, -rc, head, true, NULL, NULL);
-        close_conn(cx, c);
+        hang_up(cx, c);
         return CLOSED;
     }
     open_file(cx, c, q, path, &info);
@@ -201,7 +217,7 @@ static pl_verdict too_big(pl_ctx *cx, serve_conn *c, const char *p, size_t len)
 {
     int status = memchr(p, '\n', len) == NULL ? 414 : 431;
     serve_simple(cx, c, status, says_head(p, len), true, NULL, NULL);
-    close_conn(cx, c);
+    hang_up(cx, c);                       /* the rest of the head is on its way */
     return PL_DONE;
 }
 
@@ -213,9 +229,12 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
 {
     serve_conn *c = mem;
     if (a->err == -ETIMEDOUT) {
-        if (c->scanned > 0)               /* a head was started: say why we hang up */
-            serve_simple(cx, c, 408, c->head, true, NULL, NULL);
-        close_conn(cx, c);
+        if (c->scanned == 0) {            /* idle: nothing is on its way */
+            close_conn(cx, c);
+            return PL_DONE;
+        }
+        serve_simple(cx, c, 408, c->head, true, NULL, NULL);   /* say why we hang up */
+        hang_up(cx, c);
         return PL_DONE;
     }
     if (a->err != 0 || a->len == 0) {
@@ -261,7 +280,7 @@ static pl_verdict read_heads(pl_ctx *cx, serve_conn *c, const pl_answer *a,
         if (rc < 0) {
             serve_flush(cx, c, out);
             serve_simple(cx, c, -rc, says_head(p, end), true, NULL, NULL);
-            close_conn(cx, c);
+            hang_up(cx, c);
             return PL_DONE;
         }
         c->keep10 = q.keep_alive && q.minor == 0;

@@ -3,7 +3,8 @@
  * Submitted commands go on an immediate list that the next poll performs
  * (a backend never answers from inside submit). Receivers and listeners stay
  * registered for EPOLLIN for as long as their task keeps listening; a writer
- * registers EPOLLOUT only after a write would block.
+ * registers EPOLLOUT only after a write would block; so does a lingering
+ * close for EPOLLIN while it reads what the peer still sends (epoll_misc.c).
  */
 #include "backend/epoll.h"
 #include "backend/osfile.h"
@@ -180,6 +181,14 @@ static void ep_cancel(void *b, pl__task *t)
             ep_update(e, fd);
         }
         break;
+    case PL_CMD_CLOSE:
+        /* Lingering: it stops reading; the descriptor stays open (pluto.h). */
+        if (fd >= 0 && fd < e->nfds && e->fds[fd].lingerer == t) {
+            pl__os_timer_remove(&e->timers, t);
+            e->fds[fd].lingerer = NULL;
+            ep_update(e, fd);
+        }
+        break;
     case PL_CMD_LISTEN:
     case PL_CMD_CONNECT:
     case PL_CMD_READ_FILE:
@@ -237,6 +246,8 @@ static int ep_poll(void *b, bool block)
                 ep_accept(e, fd);
             else if (ep_reader(f))
                 ep_recv(e, fd);
+            else if (ep_lingerer(f))
+                ep_linger_read(e, f->lingerer);
             else if (f->reader == NULL)
                 ep_unregister(e, fd);   /* lazily kept interest: drop it now */
         }

@@ -1,6 +1,15 @@
-/* epoll_misc.c — the epoll backend's other commands: log, time, files
- * (through osloop.c), and what its timer heap (ostimer.c) fires: timers,
- * receivers' deadlines and stalled writers' limits.
+/* epoll_misc.c — the epoll backend's other commands: close (and lingering
+ * close), log, time, files (through osloop.c), and what its timer heap
+ * (ostimer.c) fires: timers, receivers' deadlines, stalled writers' limits
+ * and the end of a lingering close.
+ *
+ * A lingering close (PL_CLOSE_LINGER) shuts the socket's writing side, then
+ * takes the descriptor's reader role (the CLOSE task in ep_fd.lingerer): its
+ * readiness reads and drops what the peer still sends, counted in
+ * EP_DONE(t), and the task sits in the timer heap until PL_CLOSE_LINGER_MS
+ * from its start. Its end — the peer's end of stream, an error, the byte
+ * budget or the timer — is a plain close. A plain CLOSE costs what it did:
+ * one flag test.
  */
 #include "backend/epoll.h"
 
@@ -9,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void perform_close(ep *e, pl__task *t)
+static void close_now(ep *e, pl__task *t)
 {
     int fd = t->cmd.fd;
     ep_fd *f = ep_fd_get(e, fd);
@@ -20,6 +29,63 @@ static void perform_close(ep *e, pl__task *t)
     if (close(fd) != 0 && errno != EINTR)
         a.err = -errno;
     ep_deliver(e, t, &a);
+}
+
+/* ---- a lingering close (PL_CLOSE_LINGER) -------------------------------- */
+
+/* It ends: the descriptor is closed and the task answered. */
+static void linger_end(ep *e, pl__task *t)
+{
+    pl__os_timer_remove(&e->timers, t);
+    close_now(e, t);
+}
+
+/* What the peer sent is dropped; its end of stream, an error or the byte
+ * budget ends the linger. */
+void ep_linger_read(ep *e, pl__task *t)
+{
+    int fd = t->cmd.fd;
+    for (;;) {
+        size_t room = PL_CLOSE_LINGER_BYTES - EP_DONE(t);
+        ssize_t n = recv(fd, e->rbuf, room < e->rbuf_len ? room : e->rbuf_len, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;                     /* the next readiness, or the timer */
+        if (n > 0 && (EP_DONE(t) += (uint64_t)n) < PL_CLOSE_LINGER_BYTES)
+            continue;
+        linger_end(e, t);
+        return;
+    }
+}
+
+/* Shut down the writing side (the end of the stream goes after what was
+ * sent), then read until the peer's end, an error, the budget or the time
+ * limit. Not a socket, not connected, or another task still on it (a
+ * connection in progress): a plain close. */
+static void linger_start(ep *e, pl__task *t)
+{
+    int fd = t->cmd.fd;
+    ep_fd *f = ep_fd_get(e, fd);
+    if (f->reader != NULL || f->writer != NULL || shutdown(fd, SHUT_WR) != 0) {
+        close_now(e, t);
+        return;
+    }
+    f->lingerer = t;                    /* the reader role: readiness comes to us */
+    f->paused = f->fresh = false;
+    EP_DONE(t) = 0;
+    pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + PL_CLOSE_LINGER_MS);
+    ep_linger_read(e, t);
+    if (ep_fd_get(e, fd)->lingerer == t)
+        ep_update(e, fd);
+}
+
+static void perform_close(ep *e, pl__task *t)
+{
+    if (t->cmd.flags & PL_CLOSE_LINGER)
+        linger_start(e, t);
+    else
+        close_now(e, t);
 }
 
 /* A client's first request has usually arrived by the time it is accepted:
@@ -121,6 +187,8 @@ void ep_timers_fire(ep *e)
             stall_fire(e, t);
         } else if (t->cmd.kind == PL_CMD_RECV) {
             recv_fire(e, t);
+        } else if (t->cmd.kind == PL_CMD_CLOSE) {
+            close_now(e, t);            /* a lingering close's time is up */
         } else {
             pl_answer a = { .kind = PL_ANS_TICK, .n = pl__os_timer_tick(&e->timers, t, now) };
             ep_deliver(e, t, &a);

@@ -67,6 +67,7 @@ static void ur_destroy(void *b)
     pl__os_timers_deinit(&e->timers);
     free(e->paused.fd);
     free(e->rbuf);
+    free(e->sink);                      /* after the ring: no receive writes into it now */
     free(e);
 }
 
@@ -94,6 +95,7 @@ static void ur_cancel(void *b, pl__task *t)
     case PL_CMD_SENDFILE:
     case PL_CMD_CONNECT: ur_write_cancel(e, t); break;
     case PL_CMD_LISTEN: ur_listen_cancel(e, t); break;
+    case PL_CMD_CLOSE: ur_linger_cancel(e, t); break;
     case PL_CMD_READ_FILE:
         if (PL__OS_FILE(t) > 0) {       /* the file it reads, + 1 */
             close((int)PL__OS_FILE(t) - 1);
@@ -137,6 +139,7 @@ static void complete(ur *e, uint64_t ud, int res, unsigned flags)
     case UR_ACCEPT: ur_accept_cqe(e, op, res, flags); return;
     case UR_CONNECT: ur_connect_cqe(e, op, res); return;
     case UR_SIGNAL: ur_signal_cqe(e, res, flags); return;
+    case UR_LINGER: ur_linger_cqe(e, op, res); return;
     default: PL_ASSERT(!"unknown op");
     }
 }

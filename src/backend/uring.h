@@ -26,6 +26,7 @@ typedef enum ur_kind {
     UR_ACCEPT,          /* accept: multishot, one by one near the limit */
     UR_CONNECT,
     UR_SIGNAL,          /* multishot poll of the signalfd */
+    UR_LINGER,          /* a lingering close's receive, into the sink (uring_misc.c) */
 } ur_kind;
 
 typedef struct ur_op {
@@ -117,6 +118,8 @@ typedef struct ur {
     int64_t emfile_until_ms;           /* accepting paused after EMFILE */
     uint8_t *rbuf;                     /* file reads */
     size_t rbuf_len;
+    uint8_t *sink;                     /* UR_RBUF bytes lingering closes receive into and
+                                        * drop (never read), or NULL until the first */
     int delivered;
     int inflight;                      /* ops in the kernel */
     bool kicked;
@@ -127,7 +130,8 @@ typedef struct ur {
 /* Task scratch fields used by this backend: bk[0] and bk[1] are the timer
  * heap's (ostimer.h); bk[2] is PL__OS_TICKS (TIMER), PL__OS_FILE (READ_FILE)
  * or UR_PTR. */
-#define UR_PTR(t) ((t)->bkp)            /* SEND, SENDFILE, CONNECT: op; LISTEN: ur_lst */
+#define UR_PTR(t) ((t)->bkp)            /* SEND, SENDFILE, CONNECT, lingering CLOSE: op;
+                                         * LISTEN: ur_lst */
 
 /* uring.c */
 ur_fd *ur_fd_get(ur *e, int fd);
@@ -184,5 +188,7 @@ void ur_signal_add(ur *e, pl__task *t);
 void ur_signal_cqe(ur *e, int res, unsigned flags);
 void ur_timers_fire(ur *e);
 int ur_timer_timeout(ur *e);
+void ur_linger_cqe(ur *e, ur_op *op, int res);
+void ur_linger_cancel(ur *e, pl__task *t);
 
 #endif
