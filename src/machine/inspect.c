@@ -4,7 +4,8 @@
  * newest valid snapshot, then the log from the record after it.
  *
  *   machine    counter 1.0 (format 1, id 5d41402abc4b2a76)
- *   options    --fsync always --snapshot-every 1000
+ *   options    --fsync always --snapshot-every 1000 --user nobody
+ *   args       --interval-ms 500
  *   last seq   1234
  *   snapshots  1
  *     snap.00000000000003e8  seq 1000  4144 bytes  valid
@@ -13,6 +14,7 @@
  *   damage     none
  */
 #include "machine/journal.h"
+#include "machine/run_args.h"
 #include "machine/snapshot.h"
 
 #include <errno.h>
@@ -100,12 +102,62 @@ static int print_damage(FILE *f, const log_view *lv, const pm_snap_info *v, size
     return 1;
 }
 
+/* One word as a shell would need it: quoted when it holds anything but
+ * letters, digits and a few safe marks. */
+static void put_word(FILE *f, const char *w)
+{
+    bool plain = *w != 0;
+    for (const char *p = w; *p && plain; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || strchr("-_./:=@%+,", *p) != NULL;
+    if (plain) {
+        fputs(w, f);
+        return;
+    }
+    fputc('\'', f);
+    for (const char *p = w; *p; p++)
+        fputs(*p == '\'' ? "'\\''" : (char[]){ *p, 0 }, f);
+    fputc('\'', f);
+}
+
+/* The words recorded at boot (run_args.h): the machine's own options after
+ * the journal's, then the program's arguments. Damage to the file is said
+ * here; start would refuse it too. */
+static void print_args(FILE *f, pm_disk *d)
+{
+    int optc = 0, argc = 0;
+    char **optv = NULL, **argv = NULL;
+    int e = pm_args_read_opts(d, &optc, &optv);
+    for (int i = 0; e == 0 && i < optc; i++) {
+        fputc(' ', f);
+        put_word(f, optv[i]);
+    }
+    fputc('\n', f);
+    if (e == 0)
+        e = pm_args_read(d, &argc, &argv);
+    if (e == -ENOENT)
+        fprintf(f, "args       (none recorded)\n");
+    else if (e < 0)
+        fprintf(f, "args       unreadable: %s\n", pm_strerror(e));
+    else {
+        fprintf(f, "args      ");
+        for (int i = 0; i < argc; i++) {
+            fputc(' ', f);
+            put_word(f, argv[i]);
+        }
+        fputs(argc == 0 ? " (none)\n" : "\n", f);
+    }
+    free(optv);
+    free(argv);
+}
+
 static int report(FILE *f, pm_disk *d, const pm_meta *m)
 {
     fprintf(f, "machine    %s %s (format 1, id %016llx)\n", m->program, m->version,
             (unsigned long long)m->id);
-    fprintf(f, "options    --fsync %s --snapshot-every %llu\n", pm_fsync_name(m->fsync),
+    fprintf(f, "options    --fsync %s --snapshot-every %llu", pm_fsync_name(m->fsync),
             (unsigned long long)m->snapshot_every);
+    print_args(f, d);
     pm_snap_info *v;
     size_t n;
     int e = pm_snap_list(d, m->id, &v, &n);
@@ -158,8 +210,8 @@ int pm_inspect(pm_disk *d, char **text)
 int pm_inspect_main(const char *argv0, int argc, char **argv)
 {
     if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        printf("usage: %s DIR\nprint a machine's program, options, last sequence number, "
-               "snapshots, log size and damage\n", argv0);
+        printf("usage: %s DIR\nprint a machine's program, options, arguments, last sequence "
+               "number, snapshots, log size and damage\n", argv0);
         return 0;
     }
     if (argc != 1) {

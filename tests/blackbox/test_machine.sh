@@ -114,6 +114,8 @@ check "inspect: the program" grep -q '^machine    counter ' "$TMP/inspect"
 check "inspect: the options given after the app's arguments were recorded" \
     grep -q -- '--fsync interval --snapshot-every 7' "$TMP/inspect"
 check "inspect: snapshots were written" grep -Eq '^snapshots  [1-9]' "$TMP/inspect"
+check "inspect: the program's arguments recorded at boot" \
+    grep -qx 'args       --interval-ms 20' "$TMP/inspect"
 n1=$(last_count "$TMP/c1")
 bg "$TMP/c2" start "$D" --fsync always
 check "start goes on: $((n1 + 1)) after $n1" wait_for "$TMP/c2" "^counter is at $((n1 + 2))$"

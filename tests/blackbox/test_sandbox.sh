@@ -367,6 +367,9 @@ if mstart m3 "$PLUTO" boot "$M2" kv --port 0 --no-sandbox; then
         check "(h) start: still off (recorded at boot)" \
             eval 'mline m4 | grep -q "^sandbox: off" && threads_have Seccomp 0'
         stop
+        check "(h) inspect shows --no-sandbox and the arguments" \
+            eval '"$PLUTO" inspect "$M2" | grep -q "^options .* --no-sandbox\$" &&
+                  "$PLUTO" inspect "$M2" | grep -qx "args       --port 0"'
     else
         not_ok "(h) start of a machine booted with --no-sandbox"
     fi
