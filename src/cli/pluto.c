@@ -21,23 +21,32 @@ static const pl_program *const APPS[] = { &pl_app_serve, &pl_app_echo, &pl_app_h
                                           &pl_app_walk, &pl_app_counter, &pl_app_kv };
 enum { NAPPS = sizeof APPS / sizeof APPS[0] };
 
+/* One command of the list: its words, then what it does, on the next line
+ * when the words are too long to share one. */
+static void command_line(FILE *f, const char *head, const char *what)
+{
+    if (strlen(head) > 26)
+        fprintf(f, "  %s\n  %-26s %s\n", head, "", what);
+    else
+        fprintf(f, "  %-26s %s\n", head, what);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pluto COMMAND [ARGS]\n       pluto PORT DIR [serve options]\n\n"
-               "Pure-handler network programs, run live on epoll or in a deterministic\n"
-               "simulator.\n\ncommands:\n");
+               "Pure-handler network programs, run live (io_uring or epoll), in a\n"
+               "deterministic simulator, or as durable machines.\n\ncommands:\n");
     for (int i = 0; i < NAPPS; i++) {
-        char head[64];
+        char head[96];
         snprintf(head, sizeof head, "%s %s", APPS[i]->name, APPS[i]->usage);
-        fprintf(f, "  %-26s %s\n", head, APPS[i]->summary);
+        command_line(f, head, APPS[i]->summary);
     }
-    fprintf(f, "  %-26s %s\n", "sim APP [--seed N] [ARGS]",
-            "run APP against the simulated world; prints `trace <hash>` last");
-    fprintf(f, "  %-26s %s\n", "boot DIR APP [ARGS]",
-            "run APP as a durable machine in DIR (a new directory)");
-    fprintf(f, "  %-26s %s\n", "start DIR", "resume the machine in DIR where it stopped");
-    fprintf(f, "  %-26s %s\n", "inspect DIR",
-            "a machine's program, last sequence number, snapshots, log and damage");
+    command_line(f, "sim APP [--seed N] [ARGS]",
+                 "run APP against the simulated world; prints `trace <hash>` last");
+    command_line(f, "boot DIR APP [ARGS]", "run APP as a durable machine in DIR (a new directory)");
+    command_line(f, "start DIR", "resume the machine in DIR where it stopped");
+    command_line(f, "inspect DIR", "a machine: program, options, arguments, last sequence,"
+                                   " snapshots, log, damage");
     fprintf(f, "\noptions:\n  -h, --help     this text (pluto COMMAND --help: the command's)\n"
                "  --version      print the version\n");
 }
