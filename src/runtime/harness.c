@@ -1,22 +1,42 @@
 /* harness.c — a backend that performs nothing and records everything.
  *
  * It holds the tasks submitted to it so a test can answer them by id, and
- * logs each submission and cancellation. See include/pluto/harness.h.
+ * logs each submission and cancellation. See include/pluto/harness.h; mark
+ * and rewind are in harness_mark.c.
  */
-#include "pluto/harness.h"
-#include "runtime/rt.h"
+#include "runtime/harness_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct pl_harness {
-    pl_rt *rt;
-    pl_hcmd *log;
-    size_t nlog, caplog;
-    pl__task **held;
-    size_t nheld, capheld;
-};
+/* The harness is a test's world, not code under test: a fuzzer learns
+ * nothing from its branches, and tracing them would cost every input. */
+#if defined(__clang__) && __clang_major__ >= 13
+#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), apply_to = function)
+#endif
+
+/* A copy of p[0..n) among the records' bytes. */
+static void *keep(pl__bytes *k, const void *p, size_t n)
+{
+    while (k->cur == NULL || k->cur->cap - k->used < n) {
+        pl__chunk *next = k->cur ? k->cur->next : k->first;
+        if (next == NULL || next->cap < n) {        /* a new chunk, before a short one */
+            size_t cap = n > 64 * 1024 ? n : 64 * 1024;
+            pl__chunk *c = malloc(sizeof *c + cap);
+            PL_ASSERT(c != NULL);
+            *c = (pl__chunk){ next, cap };
+            *(k->cur ? &k->cur->next : &k->first) = c;
+            next = c;
+        }
+        k->cur = next;
+        k->used = 0;
+    }
+    void *d = k->cur->b + k->used;
+    memcpy(d, p, n);
+    k->used += n;
+    return d;
+}
 
 static void record(pl_harness *h, pl__task *t, bool cancel)
 {
@@ -28,19 +48,14 @@ static void record(pl_harness *h, pl__task *t, bool cancel)
     pl_hcmd *c = &h->log[h->nlog++];
     *c = (pl_hcmd){ .task = t->id, .cancel = cancel, .cmd = pl__cmd_public(t) };
     if (t->cmd.kind != PL_CMD_SEND && t->str) {
-        char *s = malloc(t->cmd.len + 1);
-        PL_ASSERT(s != NULL);
-        memcpy(s, t->str, t->cmd.len + 1);
+        const char *s = keep(&h->bytes, t->str, t->cmd.len + 1);
         if (c->cmd.text)
             c->cmd.text = s;
         else
             c->cmd.host = s;
     }
     if (t->data_len) {
-        uint8_t *d = malloc(t->data_len);
-        PL_ASSERT(d != NULL);
-        memcpy(d, t->data, t->data_len);
-        c->data = d;
+        c->data = keep(&h->bytes, t->data, t->data_len);
         c->len = t->data_len;
     }
 }
@@ -95,6 +110,7 @@ pl_harness *pl_harness_start(const pl_program *p, const void *cfg, uint32_t max_
     pl_harness *h = calloc(1, sizeof *h);
     if (h == NULL)
         return NULL;
+    pl__hmark_init(&h->m);
     pl_run_opts o = { .backend = PL_BACKEND_SIM, .max_open = max_open };
     h->rt = pl__rt_create(p, &harness_backend, h, &o);   /* the harness is the state */
     if (h->rt == NULL) {
@@ -148,17 +164,25 @@ bool pl_harness_exited(const pl_harness *h, int *code)
 
 uint64_t pl_harness_trace(const pl_harness *h) { return h->rt->trace; }
 
+void pl_harness_trace_off(pl_harness *h) { h->rt->traced = false; }
+
 void pl_harness_destroy(pl_harness *h)
 {
     if (h == NULL)
         return;
     h->nheld = 0;
     pl__rt_destroy(h->rt);
-    for (size_t i = 0; i < h->nlog; i++) {
-        free((void *)(h->log[i].cmd.text ? h->log[i].cmd.text : h->log[i].cmd.host));
-        free((void *)h->log[i].data);
+    for (pl__chunk *c = h->bytes.first, *next; c != NULL; c = next) {
+        next = c->next;
+        free(c);
     }
+    pl__hmark_free(&h->m);
+    free(h->pooled);
     free(h->log);
     free(h->held);
     free(h);
 }
+
+#if defined(__clang__) && __clang_major__ >= 13
+#pragma clang attribute pop
+#endif

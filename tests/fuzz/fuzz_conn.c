@@ -24,6 +24,16 @@
  *     time passed, every head that arrived before EOF is answered;
  *   - a 200 or single-range 206 of a file of the site carries its bytes;
  *   - at the end the connection and every file the server opened are closed.
+ *
+ * Speed: the server starts once per set of options, up to its LISTEN
+ * answered, and the harness marks that state (pl_harness_mark); each
+ * input's connection is the listener's next client, and after it the
+ * harness rewinds to the mark (pl_harness_rewind), which checks that the
+ * server came back by itself to the tasks it had there and puts back the
+ * bytes of its refs. So every input starts from the state a fresh start
+ * gives, without paying for the start-up (big zeroed refs: several times a
+ * connection's cost); should the rewind refuse, the next input starts the
+ * server anew.
  */
 #include "apps/apps.h"
 #include "http/http.h"
@@ -38,7 +48,7 @@
 #define CHECK(c) ((c) ? (void)0 : __builtin_trap())
 
 enum { ROOT_FD = 3, LISTEN_FD = 4, CONN_FD = 10, FILE_FD0 = 20, FILES_MAX = 64 };
-enum { TODO_MAX = 4096, TIMERS_MAX = 64, STEPS_MAX = 200000 };
+enum { TODO_MAX = 4096, TIMERS_MAX = 64, STEPS_MAX = 200000, BUF_MAX = 64 * 1024 };
 
 typedef struct site_file { const char *path; bool dir; uint32_t size; } site_file;
 
@@ -55,12 +65,29 @@ static uint8_t site_byte(int f, uint64_t i)
     return (uint8_t)(i * 131 + (uint64_t)f * 37 + (i >> 9));
 }
 
+/* Each file's bytes, made once, in a block of its own size: a read past a
+ * file's end is ASan's to report. */
+static uint8_t *site_data[NSITE];
+
+static void site_init(void)
+{
+    for (int f = 0; f < NSITE; f++) {
+        if (SITE[f].dir || site_data[f] != NULL)
+            continue;
+        site_data[f] = malloc(SITE[f].size ? SITE[f].size : 1);
+        CHECK(site_data[f] != NULL);
+        for (uint32_t i = 0; i < SITE[f].size; i++)
+            site_data[f][i] = site_byte(f, i);
+    }
+}
+
 typedef struct world {
     pl_harness *h;
     size_t seen;                        /* log entries looked at */
     size_t todo[TODO_MAX];              /* log entries to answer, in order */
     size_t todo_head, todo_tail;
     pl_task_id recv;                    /* the connection's RECV */
+    pl_task_id listen;                  /* the LISTEN, answered LISTENING once */
     size_t timers[TIMERS_MAX];          /* log entries of timers: fire when time passes */
     size_t ntimers;
     int file[FILES_MAX];                /* fd - FILE_FD0 -> site index, -1 free */
@@ -68,7 +95,7 @@ typedef struct world {
     int64_t now_ms;
     uint8_t *out;                       /* what the server sent the client */
     size_t out_len, out_cap;
-    uint8_t buf[64 * 1024];
+    uint8_t buf[BUF_MAX];               /* directory listings; no data on errors */
 } world;
 
 /* Keep a timer to fire when time passes; drop those already ended. */
@@ -159,15 +186,14 @@ static void out_append(world *w, const uint8_t *d, size_t n)
     w->out_len += n;
 }
 
-/* File bytes [off, off + n) into w->buf (n within its size). */
-static size_t file_bytes(world *w, int f, uint64_t off, uint64_t n)
+/* File f's bytes from off: at most n of them and BUF_MAX (*len), within
+ * its size. */
+static const uint8_t *file_bytes(int f, uint64_t off, uint64_t n, size_t *len)
 {
     uint64_t size = SITE[f].size;
     n = off >= size ? 0 : n < size - off ? n : size - off;
-    n = n < sizeof w->buf ? n : sizeof w->buf;
-    for (uint64_t i = 0; i < n; i++)
-        w->buf[i] = site_byte(f, off + i);
-    return (size_t)n;
+    *len = (size_t)(n < BUF_MAX ? n : BUF_MAX);
+    return site_data[f] + (off < size ? off : size);
 }
 
 static void do_readdir(world *w, const pl_hcmd *c, pl_answer *a)
@@ -203,11 +229,9 @@ static void answer(world *w, const pl_hcmd *c)
         a.mono_ns = w->now_ms * 1000000;
         a.wall_ns = 1700000000ll * 1000000000ll + a.mono_ns;
         break;
-    case PL_CMD_LISTEN:
+    case PL_CMD_LISTEN:                 /* its client comes with each input */
         a = (pl_answer){ .kind = PL_ANS_LISTENING, .fd = LISTEN_FD, .port = 8000 };
-        pl_harness_answer(w->h, task, &a);
-        a = (pl_answer){ .kind = PL_ANS_CLIENT, .fd = CONN_FD, .port = 40000 };
-        strcpy(a.peer, "127.0.0.1");
+        w->listen = task;
         break;
     case PL_CMD_OPEN: do_open(w, c, &a); break;
     case PL_CMD_STAT:
@@ -223,14 +247,12 @@ static void answer(world *w, const pl_hcmd *c)
         a.eof = 1;
         f = c->cmd.dir == ROOT_FD ? site_find(c->cmd.text, c->cmd.len) : -1;
         a.err = f < 0 ? -ENOENT : SITE[f].dir ? -EISDIR : 0;
-        a.len = a.err ? 0 : file_bytes(w, f, 0, SITE[f].size);
-        a.data = w->buf;
+        a.data = a.err ? w->buf : file_bytes(f, 0, SITE[f].size, &a.len);
         break;
     case PL_CMD_READ:
         a.kind = PL_ANS_DATA;
         a.err = f < 0 ? -EBADF : 0;
-        a.len = f < 0 ? 0 : file_bytes(w, f, c->cmd.offset, c->cmd.count);
-        a.data = w->buf;
+        a.data = f < 0 ? w->buf : file_bytes(f, c->cmd.offset, c->cmd.count, &a.len);
         break;
     case PL_CMD_SEND:
         a.kind = PL_ANS_SENT;
@@ -238,13 +260,16 @@ static void answer(world *w, const pl_hcmd *c)
         if (c->cmd.fd == CONN_FD)
             out_append(w, c->data, c->len);
         break;
-    case PL_CMD_SENDFILE:
+    case PL_CMD_SENDFILE: {
         a.kind = PL_ANS_SENT;
         f = file_at(w, c->cmd.file_fd);
         CHECK(f >= 0 && c->cmd.offset + c->cmd.count <= SITE[f].size);
-        out_append(w, w->buf, file_bytes(w, f, c->cmd.offset, c->cmd.count));
+        size_t k;
+        const uint8_t *d = file_bytes(f, c->cmd.offset, c->cmd.count, &k);
+        out_append(w, d, k);
         a.n = c->cmd.count;
         break;
+    }
     case PL_CMD_CLOSE:
         a.kind = PL_ANS_DONE;
         if (c->cmd.fd == CONN_FD)
@@ -384,8 +409,7 @@ static void parse_resp(const uint8_t *o, size_t n, resp *r)
 }
 
 /* A 200 or single-range 206 for a file of the site carries its bytes. */
-static void check_body(world *w, const pl_http_req *q, const resp *r, const uint8_t *body,
-                       uint64_t len)
+static void check_body(const pl_http_req *q, const resp *r, const uint8_t *body, uint64_t len)
 {
     char path[1024];
     pl_http_path info;
@@ -405,8 +429,9 @@ static void check_body(world *w, const pl_http_req *q, const resp *r, const uint
     } else {
         return;
     }
-    CHECK(len == 0 || file_bytes(w, f, first, len) == len);
-    CHECK(len == 0 || memcmp(body, w->buf, (size_t)len) == 0);
+    size_t k;
+    const uint8_t *want = file_bytes(f, first, len, &k);
+    CHECK(len == 0 || (k == len && memcmp(body, want, k) == 0));
 }
 
 /* The server's rule for an error's body (serve_conn.c): a request is known
@@ -452,7 +477,7 @@ static void check_output(world *w, const uint8_t *p, size_t n, size_t max_head)
         else if (rc < 0)
             CHECK(r.status == -rc && r.close);
         else
-            check_body(w, &q, &r, w->out + o + r.head_len, body);
+            check_body(&q, &r, w->out + o + r.head_len, body);
         closed = r.close;
         in += whole ? end : 0;
         o += r.head_len + (size_t)body;
@@ -464,15 +489,41 @@ static void check_output(world *w, const uint8_t *p, size_t n, size_t max_head)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* ---- one server per set of options, rewound after each input ----------- */
+
+typedef struct booted {
+    pl_harness *h;                      /* marked with its LISTEN answered */
+    pl_task_id listen;
+    size_t seen;
+    size_t timers[TIMERS_MAX];
+    size_t ntimers;
+} booted;
+
+static world W;
+static booted boots[4];                 /* by m >> 5 & 3: the options below */
+
+/* A connection's world, as the server's start-up left it. */
+static void world_reset(world *w, const booted *b)
 {
-    if (size == 0)
-        return 0;
-    uint8_t m = data[size - 1];
-    size_t ncuts = m & 31u;
-    ncuts = ncuts < size - 1 ? ncuts : size - 1;
-    size_t n = size - 1 - ncuts;
-    char *argv[8] = { ".", "--cache-files", "8" };  /* small: cheap to set up, evicts often */
+    w->h = b->h;
+    w->seen = b->seen;
+    w->todo_head = w->todo_tail = 0;
+    w->recv = 0;
+    w->listen = b->listen;
+    w->ntimers = b->ntimers;
+    memcpy(w->timers, b->timers, b->ntimers * sizeof *w->timers);
+    for (int i = 0; i < FILES_MAX; i++)
+        w->file[i] = -1;
+    w->conn_closed = w->time_passed = false;
+    w->now_ms = 0;
+    w->out_len = 0;
+}
+
+/* Start the server with options m, answer its start-up up to the LISTEN
+ * (answered; its client not yet), and mark that state. */
+static void boot(booted *b, uint8_t m)
+{
+    char *argv[8] = { ".", "--cache-files", "8" };  /* small: evicts often */
     int argc = 3;
     if (m & 32)
         argv[argc++] = "--max-header-bytes", argv[argc++] = "1024";
@@ -481,20 +532,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *cfg = calloc(1, pl_app_serve.cfg_size);
     char err[256];
     CHECK(cfg != NULL && pl_app_serve.parse(cfg, argc, argv, err, sizeof err) == 0);
-    world *w = calloc(1, sizeof *w);
-    CHECK(w != NULL);
+    world *w = &W;
+    *b = (booted){ .h = pl_harness_start(&pl_app_serve, cfg, 64) };
+    free(cfg);
+    CHECK(b->h != NULL);
+    pl_harness_trace_off(b->h);         /* no oracle reads it */
+    world_reset(w, b);
+    drive(w, NULL, 0, NULL, 0);         /* no receiver yet: returns once all is answered */
+    CHECK(w->listen != 0 && w->out_len == 0 && !w->time_passed);
     for (int i = 0; i < FILES_MAX; i++)
-        w->file[i] = -1;
-    w->h = pl_harness_start(&pl_app_serve, cfg, 64);
-    CHECK(w->h != NULL);
+        CHECK(w->file[i] < 0);
+    pl_harness_mark(b->h);
+    b->listen = w->listen;
+    b->seen = w->seen;
+    b->ntimers = w->ntimers;
+    memcpy(b->timers, w->timers, w->ntimers * sizeof *w->timers);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    site_init();
+    W.out_cap = 1 << 20;                /* grown by realloc: allocates no more than it frees */
+    W.out = malloc(W.out_cap);
+    CHECK(W.out != NULL);
+    for (int i = 0; i < 4; i++)
+        boot(&boots[i], (uint8_t)(i << 5));
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    uint8_t m = data[size - 1];
+    size_t ncuts = m & 31u;
+    ncuts = ncuts < size - 1 ? ncuts : size - 1;
+    size_t n = size - 1 - ncuts;
+    booted *b = &boots[m >> 5 & 3];
+    if (b->h == NULL)
+        boot(b, m);
+    world *w = &W;
+    world_reset(w, b);
+    pl_answer client = { .kind = PL_ANS_CLIENT, .fd = CONN_FD, .port = 40000 };
+    strcpy(client.peer, "127.0.0.1");
+    CHECK(pl_harness_answer(w->h, w->listen, &client) == 0);
     drive(w, data, n, data + n, ncuts);
     CHECK(w->conn_closed);              /* the server let go of the client */
     for (int i = 0; i < FILES_MAX; i++)
         CHECK(w->file[i] < 0);          /* and of every file it opened */
     check_output(w, data, n, m & 32 ? 1024 : 32768);
-    pl_harness_destroy(w->h);
-    free(w->out);
-    free(w);
-    free(cfg);
+    if (pl_harness_rewind(b->h) != 0) { /* elsewhere: start afresh next time */
+        pl_harness_destroy(b->h);
+        b->h = NULL;
+    }
     return 0;
 }
