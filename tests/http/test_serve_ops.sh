@@ -145,6 +145,14 @@ stall_client() {
         print "got $got $eof\n";' "$@"
 }
 
+# sent OUT: wait until stall_client has written its request (its port line in
+# OUT), then half a second for the server to take it: a signal sent while the
+# client is still starting would find no connection to drain.
+sent() {
+    for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+    sleep 0.5
+}
+
 # established SERVER_PORT CLIENT_PORT: the server's end of that connection is
 # still ESTABLISHED (/proc/net/tcp).
 established() {
@@ -362,7 +370,7 @@ fi
 if serve deadline --drain-timeout 2; then
     stall_client "$SRV_PORT" /big.bin 3 >"$R/stall1.out" &
     st=$!
-    sleep 0.5
+    sent "$R/stall1.out"
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 8
     check "drain deadline 2 s: a client that never reads is cut, exit 0 (rc $EXIT_RC, $EXIT_MS ms)" \
@@ -375,7 +383,7 @@ fi
 if serve second --drain-timeout 30; then
     stall_client "$SRV_PORT" /big.bin 2 >"$R/stall2.out" &
     st=$!
-    sleep 0.5
+    sent "$R/stall2.out"
     kill -TERM "$SRV_PID"
     sleep 0.5
     kill -INT "$SRV_PID"
