@@ -225,8 +225,17 @@ typedef struct serve_rep {
 } serve_rep;
 
 /* Responses gathered while one read's pipelined requests are answered, so
- * that they leave in one send. */
-typedef struct serve_out { size_t len; char buf[64 * 1024]; } serve_out;
+ * that they leave in one send: heads (and whatever is built) in buf, cached
+ * bodies by reference, in order in iov. A body is copied once, by the SEND
+ * itself: the cache's memory does not change during the handler call that
+ * gathers and flushes (entries are put by other handlers). */
+enum { SERVE_OUT_IOV = 64 };
+typedef struct serve_out {
+    size_t len;                         /* bytes of buf used */
+    int niov;
+    pl_iov iov[SERVE_OUT_IOV];
+    char buf[64 * 1024];
+} serve_out;
 
 void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out);
 /* Build the kept head of p's representation: the head of a 200 to a GET

@@ -243,7 +243,7 @@ static pl_verdict on_conn(pl_ctx *cx, void *mem, const pl_answer *a)
     }
     const serve_cfg *cfg = serve_cfg_of(cx, &c->refs);
     serve_out out;                      /* responses of this read, sent once */
-    out.len = 0;
+    out.len = 0, out.niov = 0;
     pl_verdict v = read_heads(cx, c, a, cfg, &out);
     serve_flush(cx, c, &out);
     return v;

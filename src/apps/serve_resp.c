@@ -244,10 +244,28 @@ static size_t from_kept(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
 
 void serve_flush(pl_ctx *cx, const serve_conn *c, serve_out *out)
 {
-    if (out != NULL && out->len > 0) {
-        serve_write(cx, c, out->buf, out->len);
-        out->len = 0;
+    if (out != NULL && out->niov > 0) {
+        pl_cmd send = pl_cmd_writev(c->fd, out->iov, out->niov);
+        send.after_ms = serve_cfg_of(cx, &c->refs)->send_timeout_ms;
+        pl_send(cx, &send, NULL, NULL, 0);
     }
+    if (out != NULL)
+        out->len = 0, out->niov = 0;
+}
+
+/* n bytes just built at out->buf + out->len join the send (the slice before
+ * them grows when they follow it); then len bytes at p, by reference. */
+static void out_add(serve_out *out, size_t n, const void *p, size_t len)
+{
+    pl_iov *last = out->niov > 0 ? &out->iov[out->niov - 1] : NULL;
+    char *at = out->buf + out->len;
+    if (n > 0 && last != NULL && (const char *)last->base + last->len == at)
+        last->len += n;
+    else if (n > 0)
+        out->iov[out->niov++] = (pl_iov){ at, n };
+    out->len += n;
+    if (len > 0)
+        out->iov[out->niov++] = (pl_iov){ p, len };
 }
 
 /* The body from memory: the slice, or every part and the closing line. */
@@ -272,13 +290,18 @@ void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
 {
     enum { ROOM = SERVE_HEAD_MAX + SERVE_CACHE_BODY + SERVE_PARTS_MAX };
     char one[ROOM];
-    if (out != NULL && sizeof out->buf - out->len < ROOM)
+    if (out != NULL && (sizeof out->buf - out->len < ROOM || out->niov + 2 > SERVE_OUT_IOV))
         serve_flush(cx, c, out);
     char *buf = out != NULL ? out->buf + out->len : one;
     size_t n = from_kept(cx, c, q, &e->head, e->body_len, buf);
-    if (n > 0 && q->method != PL_HTTP_HEAD)
-        put_str(buf, &n, (const char *)e->body, e->body_len);
-    if (n == 0) {
+    if (n > 0) {                        /* the kept head; the body by reference */
+        size_t body = q->method != PL_HTTP_HEAD ? e->body_len : 0;
+        if (out != NULL) {
+            out_add(out, n, e->body, body);
+            return;
+        }
+        put_str(buf, &n, (const char *)e->body, body);
+    } else {
         serve_body b;
         serve_rep p = { e->path, &e->st, e->v.enc, serve_vary(&e->v) };
         n = head_of(cx, c, q, &p, buf, SERVE_HEAD_MAX, &b);
@@ -287,7 +310,7 @@ void serve_from_entry(pl_ctx *cx, const serve_conn *c, const pl_http_req *q,
         n += body_from(buf + n, ROOM - n, &b, e->body);
     }
     if (out != NULL)
-        out->len += n;
+        out_add(out, n, NULL, 0);
     else
         serve_write(cx, c, buf, n);
 }

@@ -118,6 +118,7 @@ static void *ep_create(pl_rt *rt, const pl_run_opts *o)
         return NULL;
     }
     pl__os_sigs_init(&e->sigs);
+    pl__os_clock(&e->timers);           /* deadlines set before the first turn */
     return e;
 }
 
@@ -210,10 +211,7 @@ static void ep_cancel(void *b, pl__task *t)
 /* A receiver's deadline lives in the timer heap itself (ep_timers_fire). */
 static void ep_deadline(void *b, pl__task *t, uint64_t ms)
 {
-    ep *e = b;
-    pl__os_timer_remove(&e->timers, t);
-    if (ms > 0)
-        pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + ms);
+    pl__os_deadline(&((ep *)b)->timers, t, ms);
 }
 
 static int ep_poll(void *b, bool block)
@@ -221,6 +219,7 @@ static int ep_poll(void *b, bool block)
     ep *e = b;
     e->delivered = 0;
     pl__os_list_run(&e->imm, e->rt, ep_perform, e);
+    pl__os_clock(&e->timers);           /* the turn's clock (ostimer.h) */
     ep_timers_fire(e);
     int timeout = 0;
     /* Answers delivered above may have given the core work of its own (or us
@@ -233,6 +232,8 @@ static int ep_poll(void *b, bool block)
         pl__os_flush();                 /* lines logged above go out before we sleep */
     struct epoll_event evs[256];
     int n = epoll_wait(e->epfd, evs, 256, timeout);
+    if (timeout != 0)
+        pl__os_clock(&e->timers);       /* it may have slept */
     for (int i = 0; i < n && !pl__exiting(e->rt); i++) {
         int fd = evs[i].data.fd;
         uint32_t ev = evs[i].events;

@@ -41,6 +41,7 @@ typedef struct ep {
     int nfds;
     pl__os_list imm;                   /* performed at the next poll */
     pl__os_timers timers;              /* timers, deadlines, stall limits */
+    pl__os_answers ans;                /* DATA and SENT (osloop.h) */
     pl__os_sigs sigs;
     pl__os_fdset paused;               /* descriptors with a held-back reader/listener */
     int64_t emfile_until_ms;           /* accepting paused after EMFILE */

@@ -148,7 +148,7 @@ void ep_stall_arm(ep *e, pl__task *t, bool progressed)
     if (t->cmd.after_ms == 0 || (pl__os_timer_armed(&e->timers, t) && !progressed))
         return;
     pl__os_timer_remove(&e->timers, t);
-    pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + t->cmd.after_ms);
+    pl__os_timer_at(&e->timers, t, e->timers.now + t->cmd.after_ms);   /* the turn's clock */
 }
 
 /* The limit passed: the stream cannot go on half-written, so the socket is
@@ -180,7 +180,9 @@ static void recv_fire(ep *e, pl__task *t)
 
 void ep_timers_fire(ep *e)
 {
-    uint64_t now = (uint64_t)pl__os_now_ms();
+    uint64_t now = e->timers.now;
+    if (!pl__os_timer_due(&e->timers, now))
+        return;
     pl__task *t;
     for (int n = 0; n < 1024 && (t = pl__os_timer_pop(&e->timers, now)) != NULL; n++) {
         if (t->cmd.kind == PL_CMD_SEND || t->cmd.kind == PL_CMD_SENDFILE) {
@@ -202,7 +204,7 @@ void ep_timers_fire(ep *e)
  * listener waits on it; -1: none. */
 int ep_timer_timeout(ep *e)
 {
-    int64_t now = pl__os_now_ms();
+    int64_t now = (int64_t)e->timers.now;
     bool emfile = e->paused.n > 0 && e->emfile_until_ms > now;
     return pl__os_timer_timeout(&e->timers, now, emfile ? e->emfile_until_ms : -1);
 }

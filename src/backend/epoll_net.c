@@ -130,8 +130,7 @@ void ep_recv(ep *e, int fd)
             recv_end(e, fd, t, n < 0 ? -errno : 0);
             return;
         }
-        pl_answer a = { .kind = PL_ANS_DATA, .data = e->rbuf, .len = (size_t)n };
-        ep_deliver(e, t, &a);
+        ep_deliver(e, t, pl__os_data(&e->ans, 0, e->rbuf, (size_t)n));
         if ((size_t)n < e->rbuf_len)
             return;                   /* drained; level-triggered epoll says if not */
     }
@@ -186,6 +185,5 @@ void ep_write(ep *e, pl__task *t)
         e->fds[fd].writer = NULL;
         ep_update(e, fd);
     }
-    pl_answer a = { .kind = PL_ANS_SENT, .err = err, .n = EP_DONE(t) };
-    ep_deliver(e, t, &a);
+    ep_deliver(e, t, pl__os_sent(&e->ans, err, EP_DONE(t)));
 }

@@ -73,19 +73,41 @@ void pl__os_timer_remove(pl__os_timers *h, pl__task *t)
     PL__OS_HEAPIDX(t) = UINT32_MAX;
 }
 
+void pl__os_deadline(pl__os_timers *h, pl__task *t, uint64_t ms)
+{
+    PL_ASSERT(t->cmd.kind == PL_CMD_RECV);
+    uint64_t at = h->now + ms;
+    if (ms > 0 && pl__os_timer_armed(h, t) && at >= PL__OS_DEADLINE(t)) {
+        PL__OS_LATER(t) = at;
+        return;
+    }
+    pl__os_timer_remove(h, t);
+    PL__OS_LATER(t) = 0;
+    if (ms > 0)
+        pl__os_timer_at(h, t, at);
+}
+
 void pl__os_timer_add(pl__os_timers *h, pl__task *t)
 {
     PL__OS_TICKS(t) = 0;
-    pl__os_timer_at(h, t, (uint64_t)pl__os_now_ms() + t->cmd.after_ms);
+    pl__os_timer_at(h, t, pl__os_clock(h) + t->cmd.after_ms);
 }
 
 pl__task *pl__os_timer_pop(pl__os_timers *h, uint64_t now)
 {
-    if (h->n == 0 || PL__OS_DEADLINE(h->heap[0]) > now)
-        return NULL;
-    pl__task *t = h->heap[0];
-    pl__os_timer_remove(h, t);
-    return t;
+    while (h->n > 0 && PL__OS_DEADLINE(h->heap[0]) <= now) {
+        pl__task *t = h->heap[0];
+        if (t->cmd.kind == PL_CMD_RECV && PL__OS_LATER(t) != 0) {
+            PL__OS_DEADLINE(t) = PL__OS_LATER(t);   /* postponed: back in, later */
+            PL__OS_SEQ(t) = h->seq++;
+            PL__OS_LATER(t) = 0;
+            sift(h, 0);
+            continue;
+        }
+        pl__os_timer_remove(h, t);
+        return t;
+    }
+    return NULL;
 }
 
 uint64_t pl__os_timer_tick(pl__os_timers *h, pl__task *t, uint64_t now)

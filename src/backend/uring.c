@@ -37,6 +37,7 @@ static void *ur_create(pl_rt *rt, const pl_run_opts *o)
         return NULL;
     }
     pl__os_sigs_init(&e->sigs);
+    pl__os_clock(&e->timers);           /* deadlines set before the first turn */
     return e;
 }
 
@@ -115,10 +116,7 @@ static void ur_kick(void *b)
 /* A receiver's deadline lives in the timer heap (ur_timers_fire). */
 static void ur_deadline(void *b, pl__task *t, uint64_t ms)
 {
-    ur *e = b;
-    pl__os_timer_remove(&e->timers, t);
-    if (ms > 0)
-        pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + ms);
+    pl__os_deadline(&((ur *)b)->timers, t, ms);
 }
 
 static void complete(ur *e, uint64_t ud, int res, unsigned flags)
@@ -199,6 +197,7 @@ static int ur_poll(void *b, bool block)
     ur *e = b;
     e->delivered = 0;
     pl__os_list_run(&e->imm, e->rt, ur_perform, e);
+    pl__os_clock(&e->timers);           /* the turn's clock (ostimer.h) */
     ur_timers_fire(e);
     resume(e);
     /* Answers delivered above may have given the core work of its own, or us
@@ -209,6 +208,8 @@ static int ur_poll(void *b, bool block)
     if (r == -2)
         return -1;
     PL_ASSERT(r == 0);
+    if (wait)
+        pl__os_clock(&e->timers);       /* it may have slept */
     reap(e);
     resume(e);
     ur_timers_fire(e);

@@ -110,6 +110,7 @@ typedef struct ur {
     size_t nchunks;
     pl__os_list imm;                   /* performed at the next poll */
     pl__os_timers timers;              /* timers, deadlines, stall limits */
+    pl__os_answers ans;                /* DATA and SENT (osloop.h) */
     pl__os_sigs sigs;
     ur_op sigop;                       /* the signalfd's multishot poll */
     pl__os_fdset paused;               /* descriptors whose receiving is held back */

@@ -183,7 +183,9 @@ void ur_signal_cqe(ur *e, int res, unsigned flags)
 
 void ur_timers_fire(ur *e)
 {
-    uint64_t now = (uint64_t)pl__os_now_ms();
+    uint64_t now = e->timers.now;
+    if (!pl__os_timer_due(&e->timers, now))
+        return;
     pl__task *t;
     for (int n = 0; n < 1024 && (t = pl__os_timer_pop(&e->timers, now)) != NULL; n++) {
         switch (t->cmd.kind) {
@@ -210,5 +212,6 @@ void ur_timers_fire(ur *e)
 int ur_timer_timeout(ur *e)
 {
     bool emfile = e->lpaused > 0 && e->emfile_until_ms > 0;
-    return pl__os_timer_timeout(&e->timers, pl__os_now_ms(), emfile ? e->emfile_until_ms : -1);
+    return pl__os_timer_timeout(&e->timers, (int64_t)e->timers.now,
+                                emfile ? e->emfile_until_ms : -1);
 }

@@ -124,8 +124,7 @@ static void deliver_end(ur *e, ur_fd *f)
 
 static void deliver_data(ur *e, int fd, ur_fd *f, const uint8_t *data, size_t len)
 {
-    pl_answer a = { .kind = PL_ANS_DATA, .data = data, .len = len };
-    ur_deliver(e, f->reader, &a);
+    ur_deliver(e, f->reader, pl__os_data(&e->ans, 0, data, len));
     f = ur_fd_get(e, fd);
     if (f->reader != NULL && !pl__may_recv(e->rt, fd))
         pause_fd(e, fd, f);

@@ -42,7 +42,7 @@ static void stall_arm(ur *e, pl__task *t, bool progressed)
     if (t->cmd.after_ms == 0 || (pl__os_timer_armed(&e->timers, t) && !progressed))
         return;
     pl__os_timer_remove(&e->timers, t);
-    pl__os_timer_at(&e->timers, t, (uint64_t)pl__os_now_ms() + t->cmd.after_ms);
+    pl__os_timer_at(&e->timers, t, e->timers.now + t->cmd.after_ms);   /* the turn's clock */
 }
 
 /* The writer is done (err, or every byte out): it gets its answer. */
@@ -52,8 +52,7 @@ static void finish(ur *e, pl__task *t, ur_op *op, int err)
     uint64_t n = op->done;
     UR_PTR(t) = NULL;
     ur_op_free(e, op);
-    pl_answer a = { .kind = PL_ANS_SENT, .err = err, .n = n };
-    ur_deliver(e, t, &a);
+    ur_deliver(e, t, pl__os_sent(&e->ans, err, n));
 }
 
 /* A response head followed by its file: the kernel keeps the head to go out

@@ -21,18 +21,35 @@ static inline int http_hex(unsigned char c)
     return -1;
 }
 
-/* tchar of a token (RFC 9110 section 5.6.2). A switch, not strchr: this runs
- * for every byte of every method and field name. */
-static inline bool http_is_tchar(unsigned char c)
+/* Byte classes, one bit each: a load and a test, for every byte of every
+ * method, field name, Host value and path. Bytes from 0x80 are in none. */
+enum { HTTP_TCHAR = 1, HTTP_HOSTCHAR = 2, HTTP_PATHCHAR = 4 };
+
+static inline unsigned http_class(unsigned char c)
 {
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
-    }
+    static const unsigned char cls[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 7, 4, 1, 7, 3, 7, 7, 6, 6, 7, 7, 6, 7, 7, 4,
+        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 4, 6, 4, 0,
+        4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 0, 6, 5, 7,
+        5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 5, 4, 7, 0,
+    };
+    return cls[c];
 }
+
+/* tchar of a token (RFC 9110 section 5.6.2): ALPHA DIGIT !#$%&'*+-.^_`|~ */
+static inline bool http_is_tchar(unsigned char c) { return http_class(c) & HTTP_TCHAR; }
+
+/* A byte of Host's value: uri-host and port (RFC 3986 section 3.2.2: reg-name,
+ * IP-literal brackets, pct-encoded), ALPHA DIGIT -._~!$&'()*+,;=%:[] */
+static inline bool http_is_hostchar(unsigned char c) { return http_class(c) & HTTP_HOSTCHAR; }
+
+/* A path byte that maps to itself and ends nothing: printable ASCII but for
+ * '%' (an escape), '?' and '#' (the query, a fragment), '\\' (refused). */
+static inline bool http_is_plain(unsigned char c) { return http_class(c) & HTTP_PATHCHAR; }
 
 /* Optional whitespace: SP or HTAB. */
 static inline bool http_is_ows(char c) { return c == ' ' || c == '\t'; }

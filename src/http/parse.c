@@ -153,6 +153,34 @@ static int parse_version(const char *v, size_t n, int *minor)
     return 0;
 }
 
+static pl_http_method method_of(const char *p, size_t n)
+{
+    if (n == 3 && p[0] == 'G' && p[1] == 'E' && p[2] == 'T')
+        return PL_HTTP_GET;             /* nearly every request */
+    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
+        if (methods[k].len == n && memcmp(methods[k].name, p, n) == 0)
+            return (pl_http_method)methods[k].m;
+    return PL_HTTP_OTHER;
+}
+
+/* The end of a request-target starting at i: the first byte at or below SP,
+ * or DEL. Eight bytes at a time while a word holds neither (the exact "has
+ * a byte less than" and "has a zero byte" word tests, as in value_ok). */
+static size_t target_end(const char *p, size_t n, size_t i)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, del;
+        memcpy(&w, p + i, 8);
+        del = w ^ (0x7f * ones);
+        if ((((w - 0x21 * ones) & ~w) | ((del - ones) & ~del)) & highs)
+            break;
+    }
+    while (i < n && (unsigned char)p[i] > 0x20 && p[i] != 0x7f)
+        i++;
+    return i;
+}
+
 static int parse_request_line(const char *p, size_t n, pl_http_req *r)
 {
     size_t i = 0;
@@ -161,15 +189,9 @@ static int parse_request_line(const char *p, size_t n, pl_http_req *r)
     if (i == 0 || i == n || p[i] != ' ')
         return -400;
     r->method_raw = (pl_str){ p, i };
-    r->method = PL_HTTP_OTHER;
-    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
-        if (methods[k].len == i && memcmp(methods[k].name, p, i) == 0) {
-            r->method = (pl_http_method)methods[k].m;
-            break;
-        }
+    r->method = method_of(p, i);
     size_t t = ++i;
-    while (i < n && (unsigned char)p[i] > 0x20 && p[i] != 0x7f)
-        i++;
+    i = target_end(p, n, i);
     if (i == t || i == n || p[i] != ' ')
         return -400;
     r->target = (pl_str){ p + t, i - t };
@@ -254,19 +276,9 @@ static void on_coding(fields *f, pl_str e)
 
 static bool host_ok(pl_str v)
 {
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char c = (unsigned char)v.p[i];
-        if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
-            continue;
-        switch (c) {
-        case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
-        case '(': case ')': case '*': case '+': case ',': case ';': case '=': case '%':
-        case ':': case '[': case ']':
-            continue;
-        default:
+    for (size_t i = 0; i < v.len; i++)
+        if (!http_is_hostchar((unsigned char)v.p[i]))
             return false;
-        }
-    }
     return true;
 }
 

@@ -166,12 +166,6 @@ static bool has_dotfile(const char *p, size_t n)
     return false;
 }
 
-/* A byte that maps to itself and ends nothing: printable ASCII but for
- * '%' (an escape), '?' and '#' (the query, a fragment), '\\' (refused). */
-static bool plain_byte(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && c != '%' && c != '?' && c != '#' && c != '\\';
-}
 
 /* The common target, mapped in one pass: origin form, plain bytes only, no
  * empty segment but a last one, no segment starting with '.' (so no dot
@@ -184,7 +178,7 @@ static bool map_plain(const char *t, size_t len, char *out, size_t outlen, pl_ht
         return false;
     for (size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)t[i];
-        if (!plain_byte(c) || (t[i - 1] == '/' && (c == '.' || c == '/')))
+        if (!http_is_plain(c) || (t[i - 1] == '/' && (c == '.' || c == '/')))
             return false;
     }
     bool slash = t[len - 1] == '/';

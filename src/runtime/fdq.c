@@ -22,17 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-pl__fdq *pl__fdq_get(pl_rt *rt, int fd)
+pl__fdq *pl__fdq_grow(pl_rt *rt, int fd)
 {
-    PL_ASSERT(fd >= 0);
-    if (fd >= rt->nfds) {
-        int n = rt->nfds ? rt->nfds : 256;
-        while (n <= fd)
-            n *= 2;
-        rt->fds = pl__table_grow(rt->fds, (size_t)rt->nfds * sizeof *rt->fds,
-                                 (size_t)n * sizeof *rt->fds);
-        rt->nfds = n;
-    }
+    int n = rt->nfds ? rt->nfds : 256;
+    while (n <= fd)
+        n *= 2;
+    rt->fds = pl__table_grow(rt->fds, (size_t)rt->nfds * sizeof *rt->fds,
+                             (size_t)n * sizeof *rt->fds);
+    rt->nfds = n;
     return &rt->fds[fd];
 }
 

@@ -130,7 +130,13 @@ bool pl__deadline_fired(pl_rt *rt, pl__task *t);
 bool pl__deadline_extend(pl_rt *rt, pl__task *t, const pl_answer *a);
 
 /* fdq.c */
-pl__fdq *pl__fdq_get(pl_rt *rt, int fd);
+pl__fdq *pl__fdq_grow(pl_rt *rt, int fd);
+/* fd's queue, the table grown to hold it (inline: a few times per request). */
+static inline pl__fdq *pl__fdq_get(pl_rt *rt, int fd)
+{
+    PL_ASSERT(fd >= 0);
+    return fd < rt->nfds ? &rt->fds[fd] : pl__fdq_grow(rt, fd);
+}
 void pl__fdq_submit(pl_rt *rt, pl__task *t);     /* SEND or CLOSE */
 void pl__fdq_done(pl_rt *rt, pl__task *t, const pl_answer *a);
 void pl__slot_take(pl_rt *rt, pl__task *t);
