@@ -163,19 +163,28 @@ static pl_http_method method_of(const char *p, size_t n)
     return PL_HTTP_OTHER;
 }
 
-/* The end of a request-target starting at i: the first byte at or below SP,
- * or DEL. Eight bytes at a time while a word holds neither (the exact "has
- * a byte less than" and "has a zero byte" word tests, as in value_ok). */
-static size_t target_end(const char *p, size_t n, size_t i)
+/* The index of the first 8-byte word of p[i..n) that may hold a byte below
+ * lim (at most 0x80) or a DEL, or of the tail after the last whole word: the
+ * exact "has a byte less than" and "has a zero byte" word tests, so every
+ * word skipped holds neither. */
+static size_t skip_words(const char *p, size_t n, size_t i, uint64_t lim)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     for (; i + 8 <= n; i += 8) {
         uint64_t w, del;
         memcpy(&w, p + i, 8);
         del = w ^ (0x7f * ones);
-        if ((((w - 0x21 * ones) & ~w) | ((del - ones) & ~del)) & highs)
+        if ((((w - lim * ones) & ~w) | ((del - ones) & ~del)) & highs)
             break;
     }
+    return i;
+}
+
+/* The end of a request-target starting at i: the first byte at or below SP,
+ * or DEL. */
+static size_t target_end(const char *p, size_t n, size_t i)
+{
+    i = skip_words(p, n, i, 0x21);
     while (i < n && (unsigned char)p[i] > 0x20 && p[i] != 0x7f)
         i++;
     return i;
@@ -198,21 +207,11 @@ static int parse_request_line(const char *p, size_t n, pl_http_req *r)
     return parse_version(p + i + 1, n - i - 1, &r->minor);
 }
 
-/* No byte of p[0..n) is a control byte but HTAB, or DEL. Eight bytes at a
- * time while a word holds neither a byte below 0x20 nor a DEL (the exact
- * "has a byte less than" and "has a zero byte" word tests); from a word
- * that might, byte by byte. */
+/* No byte of p[0..n) is a control byte but HTAB, or DEL: eight bytes at a
+ * time, then from a word that might hold one, byte by byte. */
 static bool value_ok(const unsigned char *p, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w, del;
-        memcpy(&w, p + i, 8);
-        del = w ^ (0x7f * ones);
-        if ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & highs)
-            break;
-    }
+    size_t i = skip_words((const char *)p, n, 0, 0x20);
     for (; i < n; i++)
         if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
             return false;
