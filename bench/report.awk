@@ -67,7 +67,7 @@ function row(text, metric, w, higher,    s, i, v, best, bestname, cells, pv, r, 
     bestname = ""
     for (i = 1; i <= ns; i++) {
         s = srv[i]
-        if (s == "ceiling" && w != "small" && w != "pipeline") {
+        if (s == "ceiling" && w != "small" && w != "small-lean" && w != "pipeline") {
             cells = cells " | —"
             continue
         }
@@ -206,7 +206,8 @@ NF == 6 {
 END {
     printf "# Pluto static file benchmark\n\n"
     printf "%s. Each server: one worker pinned to core 0 (`taskset -c 0`), loopback; " \
-        "wrk -t1 pinned to core 1. Medians of %d interleaved round(s) of %d s.\n\n", header, rounds, dur
+        "the client pinned to core 1: wrk -t1, or bench/load.c where a row says *lean client*. " \
+        "Medians of %d interleaved round(s) of %d s.\n\n", header, rounds, dur
     if (busy != "") printf "%s\n\n", busy
     if (busy_end + 0 >= 10)
         printf "Warning: the machine was %d%% busy right after the run (other processes); figures are noisy.\n\n", busy_end
@@ -227,6 +228,10 @@ END {
         row("849 B file, keep-alive, 100 conns: req/s", "rps", "small", 1)
         row("same: server CPU µs per request", "cpu", "small", 0)
     }
+    if ("small-lean" in want) {
+        row("849 B file, keep-alive, 100 conns, lean client: req/s", "rps", "small-lean", 1)
+        row("same: server CPU µs per request", "cpu", "small-lean", 0)
+    }
     if ("pipeline" in want) {
         row("same, 16 requests pipelined per write: req/s", "rps", "pipeline", 1)
         row("same pipelined: CPU µs per request", "cpu", "pipeline", 0)
@@ -245,6 +250,10 @@ END {
         row("`Connection: close`, 50 conns: req/s", "rps", "close", 1)
         row("same: CPU µs per request", "cpu", "close", 0)
     }
+    if ("close-lean" in want) {
+        row("`Connection: close`, 50 conns, lean client: req/s", "rps", "close-lean", 1)
+        row("same: CPU µs per request", "cpu", "close-lean", 0)
+    }
     if ("idle" in want)
         row(commas(idle_target) " idle keep-alive conns: RSS per conn", "rss", "idle", 0)
 
@@ -259,32 +268,38 @@ END {
             "file), pluto's header set included: what this kernel allows for this path. It " \
             "serves nothing else (—). pluto / ceiling: pluto's median over the ceiling's, " \
             "on the default backend, then on epoll.\n"
-    # Runs where wrk's own core was (nearly) saturated measure the client as much as
-    # the server.
-    nwl = split("small pipeline 64k 10m close", wo, " ")
+    # Runs where the client's own core was (nearly) saturated measure the client as much
+    # as the server.
+    nwl = split("small small-lean pipeline 64k 10m close close-lean", wo, " ")
     for (i = 1; i <= nwl; i++) {
         w = wo[i]
         if (!(w in want)) continue
         lst = ""
         for (j = 1; j <= ns; j++) {
             v = median("wrk" SUBSEP srv[j] SUBSEP w)
-            if (v != "" && v >= 90) lst = lst (lst == "" ? "" : ", ") label(srv[j]) sprintf(" %.0f%%", v)
+            if (v != "" && v >= 90) {
+                lst = lst (lst == "" ? "" : ", ") label(srv[j]) sprintf(" %.0f%%", v)
+                # Where the server's core was as busy, both were the limit.
+                c = median("cores" SUBSEP srv[j] SUBSEP w)
+                if (c != "" && c >= 0.9) lst = lst sprintf(" (server %.0f%%)", c * 100)
+            }
         }
         if (lst != "")
-            printf "\nClient-bound: wrk's core was 90%% busy or more in `%s` (%s): those " \
-                "req/s and GB/s are capped by wrk as much as by the server; CPU µs per " \
-                "request still compares the servers.\n", w, lst
+            printf "\nClient-bound: %s's core was 90%% busy or more in `%s` (%s): those " \
+                "req/s and GB/s are capped by the client as much as by the server (by both " \
+                "where the server's core was 90%% busy too); CPU µs per request still " \
+                "compares the servers.\n", w ~ /-lean$/ ? "bench/load" : "wrk", w, lst
     }
     for (k in errs) {
         split(k, kk, SUBSEP)
-        printf "\nwrk errors, %s / %s:%s\n", label(kk[1]), kk[2], errtxt[k]
+        printf "\nclient errors, %s / %s:%s\n", label(kk[1]), kk[2], errtxt[k]
     }
     if ("workers" in want) workers_section()
     if ("instr" in want) instr_section()
 
     # Chart data: one file per unit, columns = the servers with figures in it.
-    nr = split("small pipeline close", rw, " ")
-    split("849 B keep-alive|849 B pipelined x16|Connection: close", rl, "|")
+    nr = split("small small-lean pipeline close close-lean", rw, " ")
+    split("849 B keep-alive|same, lean client|849 B pipelined x16|Connection: close|same, lean client", rl, "|")
     chart(datadir "/rps.dat", "rps", nr, rw, rl)
     nr = split("64k 10m", rw, " ")
     split("64 KiB, 50 conns|10 MiB, 10 conns", rl, "|")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh — `make bench`: pluto against nginx, lighttpd and h2o (Debian's packages)
 # serving the same files on loopback, with bench/ceiling.c (a fixed-response epoll loop)
-# as the reference point. Every server runs one worker pinned to core 0, wrk -t1 runs
-# pinned to core 1. Rounds are interleaved (round 1: each workload on each server, then
+# as the reference point. Every server runs one worker pinned to core 0, the client
+# (wrk -t1, or bench/load.c in the `-lean` workloads) runs pinned to core 1. Rounds are interleaved (round 1: each workload on each server, then
 # round 2, ...) and the medians are reported. Two more figures for pluto alone: its
 # throughput at --workers 2 over --workers 1 under a CPU quota (workload `workers`), and
 # the instructions it runs per cached request, counted by callgrind (`instr`,
@@ -14,7 +14,11 @@
 #   SERVERS="pluto pluto-epoll nginx lighttpd h2o ceiling"
 #                              pluto: its default backend (io_uring); pluto-epoll:
 #                              --backend epoll; ceiling: bench/ceiling.c
-#   WORKLOADS="small pipeline 64k 10m close idle workers instr kv"
+#   WORKLOADS="small small-lean pipeline 64k 10m close idle workers instr kv"
+#                              small-lean: small driven by bench/load.c, a client
+#                              light enough that the server, not the client, sets
+#                              the req/s (bench/README.md); close-lean (not run by
+#                              default): close driven by it, client-bound even so
 #   IDLE_CONNS=10000           connections held for the RSS-per-connection figure
 #   SCALE_QUOTA=0.3            CPU (in cores) per pluto worker in the `workers` runs
 #   QUICK=1                    smoke test: 1 round of 1 s, 1,000 idle connections,
@@ -44,7 +48,7 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 INSTR_N=${INSTR_N:-20000}
 SCALE_QUOTA=${SCALE_QUOTA:-0.3}
 SERVERS=${SERVERS:-pluto pluto-epoll nginx lighttpd h2o ceiling}
-WORKLOADS=${WORKLOADS:-small pipeline 64k 10m close idle workers instr kv}
+WORKLOADS=${WORKLOADS:-small small-lean pipeline 64k 10m close idle workers instr kv}
 BASE_PORT=${BASE_PORT:-18080}
 OUT=${OUT:-$HERE/results}
 PLUTO=${PLUTO:-$ROOT/build/pluto}
@@ -62,7 +66,7 @@ for s in $SERVERS; do
 done
 for w in $WORKLOADS; do
     case "$w" in
-    small | pipeline | 64k | 10m | close | idle | workers | instr | kv) ;;
+    small | small-lean | pipeline | 64k | 10m | close | close-lean | idle | workers | instr | kv) ;;
     *) die "unknown workload '$w'" ;;
     esac
 done
@@ -79,6 +83,9 @@ ensure_packages() {
     command -v gnuplot > /dev/null || want="$want gnuplot-nox"
     command -v cc > /dev/null || want="$want gcc libc6-dev"
     command -v taskset > /dev/null || want="$want util-linux"
+    if has "$WORKLOADS" small-lean || has "$WORKLOADS" close-lean; then
+        [ -e /usr/include/liburing.h ] || want="$want liburing-dev"
+    fi
     if has "$WORKLOADS" instr; then command -v valgrind > /dev/null || want="$want valgrind"; fi
     if has "$WORKLOADS" kv; then
         command -v redis-server > /dev/null || want="$want redis-server"
@@ -207,6 +214,9 @@ sh "$HERE/mksite.sh" "$SITE"
 cc -O2 -Wall -o "$TMP/idle_conns" "$HERE/idle_conns.c" || die "cannot build idle_conns"
 if has "$SERVERS" ceiling; then
     cc -O2 -Wall -o "$TMP/ceiling.bin" "$HERE/ceiling.c" || die "cannot build ceiling"
+fi
+if has "$WORKLOADS" small-lean || has "$WORKLOADS" close-lean; then
+    cc -O2 -Wall -o "$TMP/load" "$HERE/load.c" -luring || die "cannot build bench/load.c"
 fi
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -401,6 +411,8 @@ wrk_args() { # workload -> connections, path, extra wrk args
     64k) echo "50 /64k.bin -s $HERE/report.lua" ;;
     10m) echo "10 /10m.bin -s $HERE/report.lua" ;;
     close) echo "50 /small.html -s $HERE/report.lua" ;;
+    small-lean) echo "100 /small.html" ;;
+    close-lean) echo "50 /small.html" ;;
     workers) echo "100 /small.html -s $HERE/report.lua" ;;
     esac
 }
@@ -460,8 +472,18 @@ run_wrk() { # round server workload
     child_cpu_ms
     local w0=$CHILD_MS
     # In the background with `wait`, so that a signal is handled at once.
-    taskset -c "$wrk_cpus" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 5s "${extra[@]}" \
-        $script "http://127.0.0.1:$port$path" "${after[@]}" > "$TMP/wrk.out" 2>&1 &
+    case "$w" in
+    *-lean)
+        local mode=()
+        [ "$w" = close-lean ] && mode=(close)
+        taskset -c 1 "$TMP/load" 127.0.0.1 "$port" "$path" "$conns" "$DURATION" "${mode[@]}" \
+            > "$TMP/wrk.out" 2>&1 &
+        ;;
+    *)
+        taskset -c "$wrk_cpus" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 5s \
+            "${extra[@]}" $script "http://127.0.0.1:$port$path" "${after[@]}" > "$TMP/wrk.out" 2>&1 &
+        ;;
+    esac
     CLIENT_PID=$!
     wait "$CLIENT_PID" || true
     CLIENT_PID=""
@@ -475,7 +497,7 @@ run_wrk() { # round server workload
     local line
     line=$(grep '^WRKRESULT' <<< "$out" | tail -1) || true
     if [ -z "$line" ]; then
-        log "bench: wrk failed on $name/$w:"
+        log "bench: the client failed on $name/$w:"
         log "$out"
         return 0
     fi
@@ -581,12 +603,12 @@ if has "$WORKLOADS" workers && has "$SERVERS" pluto; then
     [ -z "$QUOTA_NOTE" ] || log "bench: $QUOTA_NOTE: the workers runs share the machine with wrk"
 fi
 
-# The servers a workload runs on: the ceiling only answers the small file.
+# The servers a workload runs on: the ceiling only answers the small file, kept alive.
 servers_for() { # workload
     local s
     case "$1" in
     workers) echo "${SCALE[*]}" ;;
-    small | pipeline) echo "${RUN[*]}" ;;
+    small | small-lean | pipeline) echo "${RUN[*]}" ;;
     *) for s in "${RUN[@]}"; do [ "$s" = ceiling ] || printf '%s ' "$s"; done ;;
     esac
 }
