@@ -8,7 +8,8 @@
  * there; the descriptor is remembered as such after the first refusal. A
  * response head with its file queued behind it is a plain send() with
  * MSG_MORE, and the file follows in the same loop turn, as on epoll: one
- * segment, no round trip through the ring in between.
+ * segment, no round trip through the ring in between. So is a send with a
+ * CLOSE behind it: the FIN goes out with its last bytes.
  *
  * SENDFILE calls sendfile() from the loop, and waits for the socket with a
  * one-shot POLLOUT request when it is full. Measured against two linked
@@ -57,11 +58,13 @@ static void finish(ur *e, pl__task *t, ur_op *op, int err)
 
 /* A response head followed by its file: the kernel keeps the head to go out
  * with the file's first bytes (one segment, one wakeup of the reader). The
- * sendfile, which comes next, ends the hold. */
+ * sendfile, which comes next, ends the hold. The last bytes before a CLOSE
+ * are held too, for the close's FIN to leave with them (as on epoll). */
 static int more_follows(const pl__task *t)
 {
     const pl__task *next = pl__fdq_next(t);
-    return next != NULL && next->cmd.kind == PL_CMD_SENDFILE && next->cmd.count > 0
+    return next != NULL && ((next->cmd.kind == PL_CMD_SENDFILE && next->cmd.count > 0) ||
+                            next->cmd.kind == PL_CMD_CLOSE)
          ? MSG_MORE : 0;
 }
 

@@ -32,11 +32,13 @@
 #       has arrived when the connection is handed over (TCP_DEFER_ACCEPT), so each
 #       costs one receive and one send, and no epoll_ctl (5% slack); so do 10 whose
 #       client waits 0.2 s after connecting (the kernel holds them until then).
+#   (g) on each backend, a response with Connection: close is sent with MSG_MORE (its
+#       close's FIN joins its last segment), and a keep-alive response is not.
 # (a) and (c) are skipped for sanitizer builds (their allocator cannot be interposed,
 # their redzones are not the server's memory), (b) when strace is missing or cannot
 # attach. Prints `ok - ...` / `not ok - ...` per check and `N passed, N failed`;
 # exits 1 when any check failed. Every step is bounded by `timeout`; servers are
-# stopped on exit. About 20 s.
+# stopped on exit. About 25 s.
 set -u
 
 BUILD=${1:-build}
@@ -246,6 +248,50 @@ check_close() {         # (f)
         "$(calls "$TMP/strace" epoll_ctl)" 0 0 10
 }
 
+# (g) A response with Connection: close is sent with MSG_MORE, so the FIN of the close
+# queued behind it leaves in the same segment as its last bytes; a keep-alive response
+# never is (it would wait for more). strace shows the flags of the sends made with
+# system calls: every send on epoll, and on io_uring those with something queued
+# behind them (a keep-alive response goes through the ring, unseen).
+check_fin_joins() {
+    local b=$1 n=20 st_pid
+    if ! command -v strace >/dev/null; then
+        skip "$b (g): MSG_MORE before a close (strace is not installed)"
+        return
+    fi
+    timeout 60 strace -f -e trace=sendto,sendmsg -s 16 -p "$SRV_PID" -o "$TMP/strace.g" \
+        2>"$TMP/strace.err" &
+    st_pid=$!
+    for _ in $(seq 50); do
+        grep -q 'attached' "$TMP/strace.err" 2>/dev/null && break
+        sleep 0.05
+    done
+    if ! grep -q 'attached' "$TMP/strace.err"; then
+        kill "$st_pid" 2>/dev/null; wait "$st_pid" 2>/dev/null
+        skip "$b (g): MSG_MORE before a close (strace cannot attach)"
+        return
+    fi
+    close_requests "$n"
+    local closed=$REPLY
+    # two keep-alive requests on one connection
+    local kept
+    kept=$(timeout 20 curl -s -w '%{http_code}\n' -o /dev/null -o /dev/null \
+        "http://127.0.0.1:$PORT/small.html" "http://127.0.0.1:$PORT/small.html" | grep -c '^200$')
+    sleep 0.2
+    kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null
+    check "$b (g): $n requests with Connection: close answered 200 ($closed)" \
+        [ "$closed" = "done $n $n" ]
+    check "$b (g): 2 keep-alive requests on one connection answered 200 ($kept)" [ "$kept" = 2 ]
+    local more plain want_plain=0
+    more=$(grep -c '"HTTP/1.1 200 OK.*MSG_MORE' "$TMP/strace.g")
+    plain=$(grep '"HTTP/1.1 200 OK' "$TMP/strace.g" | grep -vc 'MSG_MORE')
+    [ "$b" = epoll ] && want_plain=2
+    check "$b (g): each of the $n responses before a close sent with MSG_MORE ($more)" \
+        [ "$more" -eq "$n" ]
+    check "$b (g): the keep-alive responses sent without it ($plain seen, want $want_plain)" \
+        [ "$plain" -eq "$want_plain" ]
+}
+
 check_syscalls() {      # (b)
     local b=$1 slack=$((N / 100))
     strace_requests "$b" "$N" || return
@@ -437,6 +483,7 @@ for backend in epoll uring; do
     done
     CLIENT_PID=""
     [ "$backend" = epoll ] && check_close "$backend"
+    check_fin_joins "$backend"
     stop_server "$backend"
 done
 finish
