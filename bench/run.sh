@@ -742,7 +742,7 @@ if [ ${#panels[@]} -gt 0 ]; then
         echo 'set key below horizontal'
         echo 'set grid ytics'
         echo 'set yrange [0:*]'
-        echo "set multiplot layout 1,${#panels[@]} title \"pluto and peers: one worker on core 0, wrk -t1 on core 1, medians of $ROUNDS x ${DURATION} s\""
+        echo "set multiplot layout 1,${#panels[@]} title \"pluto and peers: one worker on core 0, the client (wrk -t1, or bench/load for the lean row) on core 1, medians of $ROUNDS x ${DURATION} s\""
         for p in "${panels[@]}"; do
             IFS='|' read -r file title yfmt scale <<< "$p"
             IFS=$'\t' read -r -a cols < "$TMP/$file"
