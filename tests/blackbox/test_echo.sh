@@ -26,11 +26,7 @@ LOAD=$BUILD/tests/echo_load
 HERE=$(cd "$(dirname "$0")" && pwd)
 SEED=${SEED:-$(( $(date +%s) % 100000 ))}   # override with SEED=N to reproduce a run
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-echo.XXXXXX")
 cleanup() {      # background jobs of this shell still running: servers, loads

@@ -49,12 +49,7 @@ COUNTER=$BUILD/tests/malloc_count.so
 N=2000
 IDLE=10000
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-skip()   { echo "ok - $* # skip"; passed=$((passed + 1)); }
-check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-hotpath.XXXXXX")
 SRV_PID="" CLIENT_PID=""
@@ -183,26 +178,34 @@ strace_requests() {     # B N: the client's next N requests under strace -c
     strace_run "$1" "$2" ask "$2"
 }
 
-strace_run() {          # B N CMD...: CMD (N requests) under strace -c, REPLY set by it
-    local b=$1 n=$2 st_pid
+# strace_start WHAT OUT STRACE_ARGS...: strace on the server into OUT, in the background
+# (ST_PID), once attached; else a skip of WHAT, and 1.
+strace_start() {
+    local what=$1 out=$2
     shift 2
     if ! command -v strace >/dev/null; then
-        skip "$b: system calls per request (strace is not installed)"
+        skip "$what (strace is not installed)"
         return 1
     fi
-    timeout 60 strace -c -f -p "$SRV_PID" -o "$TMP/strace" 2>"$TMP/strace.err" &
-    st_pid=$!
+    timeout 60 strace "$@" -f -p "$SRV_PID" -o "$out" 2>"$TMP/strace.err" &
+    ST_PID=$!
     for _ in $(seq 50); do
         grep -q 'attached' "$TMP/strace.err" 2>/dev/null && break
         sleep 0.05
     done
     if ! grep -q 'attached' "$TMP/strace.err"; then
-        kill "$st_pid" 2>/dev/null; wait "$st_pid" 2>/dev/null
-        skip "$b: system calls per request (strace cannot attach)"
+        kill "$ST_PID" 2>/dev/null; wait "$ST_PID" 2>/dev/null
+        skip "$what (strace cannot attach)"
         return 1
     fi
+}
+
+strace_run() {          # B N CMD...: CMD (N requests) under strace -c, REPLY set by it
+    local b=$1 n=$2
+    shift 2
+    strace_start "$b: system calls per request" "$TMP/strace" -c || return 1
     "$@"
-    kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null
+    kill -INT "$ST_PID"; wait "$ST_PID" 2>/dev/null
     sed 's/^/#   /' "$TMP/strace"
     if [ "$REPLY" != "done $n $n" ]; then
         not_ok "$b: $n requests under strace (reply '$REPLY')"
@@ -254,23 +257,9 @@ check_close() {         # (f)
 # system calls: every send on epoll, and on io_uring those with something queued
 # behind them (a keep-alive response goes through the ring, unseen).
 check_fin_joins() {
-    local b=$1 n=20 st_pid
-    if ! command -v strace >/dev/null; then
-        skip "$b (g): MSG_MORE before a close (strace is not installed)"
-        return
-    fi
-    timeout 60 strace -f -e trace=sendto,sendmsg -s 16 -p "$SRV_PID" -o "$TMP/strace.g" \
-        2>"$TMP/strace.err" &
-    st_pid=$!
-    for _ in $(seq 50); do
-        grep -q 'attached' "$TMP/strace.err" 2>/dev/null && break
-        sleep 0.05
-    done
-    if ! grep -q 'attached' "$TMP/strace.err"; then
-        kill "$st_pid" 2>/dev/null; wait "$st_pid" 2>/dev/null
-        skip "$b (g): MSG_MORE before a close (strace cannot attach)"
-        return
-    fi
+    local b=$1 n=20
+    strace_start "$b (g): MSG_MORE before a close" "$TMP/strace.g" \
+        -e trace=sendto,sendmsg -s 16 || return
     close_requests "$n"
     local closed=$REPLY
     # two keep-alive requests on one connection
@@ -278,7 +267,7 @@ check_fin_joins() {
     kept=$(timeout 20 curl -s -w '%{http_code}\n' -o /dev/null -o /dev/null \
         "http://127.0.0.1:$PORT/small.html" "http://127.0.0.1:$PORT/small.html" | grep -c '^200$')
     sleep 0.2
-    kill -INT "$st_pid"; wait "$st_pid" 2>/dev/null
+    kill -INT "$ST_PID"; wait "$ST_PID" 2>/dev/null
     check "$b (g): $n requests with Connection: close answered 200 ($closed)" \
         [ "$closed" = "done $n $n" ]
     check "$b (g): 2 keep-alive requests on one connection answered 200 ($kept)" [ "$kept" = 2 ]

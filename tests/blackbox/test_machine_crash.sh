@@ -27,11 +27,7 @@ CLIENT=$BUILD/tests/kv_crash
 KV_ROUNDS=${KV_ROUNDS:-50}
 COUNTER_ROUNDS=${COUNTER_ROUNDS:-30}
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-mcrash.XXXXXX")
 MPID=""

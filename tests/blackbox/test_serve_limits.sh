@@ -37,10 +37,7 @@ PLUTO=$BUILD/pluto
 IDLE=$BUILD/tests/idle_conns
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-limits.XXXXXX")
 pids=()

@@ -30,11 +30,8 @@ HARNESS=$BUILD/tests/sd_harness
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../lib/report.sh"
 check()  { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }   # check WHAT EXPR
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-systemd.XXXXXX")
 hpids=()

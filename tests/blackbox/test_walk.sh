@@ -19,12 +19,7 @@ set -u
 BUILD=${1:-build}
 PLUTO=$(cd "$(dirname "$BUILD/pluto")" 2>/dev/null && pwd)/pluto
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-skip()   { echo "ok - $* # SKIP"; passed=$((passed + 1)); }
-check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-walk.XXXXXX")
 cleanup() { chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"; }

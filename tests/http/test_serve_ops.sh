@@ -31,11 +31,7 @@ RAW=$BUILD/tests/raw
 HERE=$(cd "$(dirname "$0")" && pwd)
 export LC_ALL=C
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 note()   { sed 's/^/#   /'; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-ops.XXXXXX")

@@ -29,10 +29,7 @@ SIM=$BUILD/tests/sim_kv
 SEEDS=${SEEDS:-200}
 JOBS=${JOBS:-2}
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-simkv.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

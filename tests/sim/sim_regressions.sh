@@ -14,7 +14,7 @@ BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/sim_lib.bash"
 
-passed=0 failed=0
+. "$(dirname "$0")/../lib/report.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-simreg.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 

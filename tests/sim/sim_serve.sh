@@ -29,10 +29,7 @@ ARG=${1:-build}
 if [ -d "$ARG" ]; then PLUTO=$ARG/pluto; else PLUTO=$ARG; fi
 SEEDS=${SEEDS:-300}
 
-passed=0 failed=0
-ok()     { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/report.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-simserve.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
