@@ -12,6 +12,7 @@
 #   instr name(uring|epoll|ceiling) requests total_warmup_only total_with_requests per_request
 # Variables: servers workloads avail ("name:1 name:0") notes ("name=text|...") hz rounds
 #   dur idle_target datadir header busy busy_end fallback quota quota_note instr_n
+#   close_quota cap_note
 # Servers: pluto (its default backend), pluto-epoll, the peers nginx lighttpd h2o, and
 # ceiling (bench/ceiling.c, small and pipeline only); pluto-w1/pluto-w2 (`workers`).
 
@@ -250,6 +251,10 @@ END {
         row("`Connection: close`, 50 conns: req/s", "rps", "close", 1)
         row("same: CPU µs per request", "cpu", "close", 0)
     }
+    if (("close-cap" in want) && cap_note == "") {
+        row(sprintf("`Connection: close`, 50 conns, each server capped at %s of a core: req/s", close_quota), "rps", "close-cap", 1)
+        row("same: CPU µs per request", "cpu", "close-cap", 0)
+    }
     if ("close-lean" in want) {
         row("`Connection: close`, 50 conns, lean client: req/s", "rps", "close-lean", 1)
         row("same: CPU µs per request", "cpu", "close-lean", 0)
@@ -268,6 +273,22 @@ END {
             "file), pluto's header set included: what this kernel allows for this path. It " \
             "serves nothing else (—). pluto / ceiling: pluto's median over the ceiling's, " \
             "on the default backend, then on epoll.\n"
+    if ("close-cap" in want) {
+        if (cap_note != "")
+            printf "\n`close-cap` not run: %s.\n", cap_note
+        else {
+            lst = ""
+            for (j = 1; j <= ns; j++) {
+                v = median("cores" SUBSEP srv[j] SUBSEP "close-cap")
+                if (v != "") lst = lst (lst == "" ? "" : ", ") label(srv[j]) sprintf(" %.2f", v)
+            }
+            printf "\nCapped: in the `close-cap` runs each server's processes were in a cgroup " \
+                "that gets %s of a core (cfs quota, 10 ms period), so that wrk, which needs more " \
+                "CPU per connection than any of them, is not the limit: req/s is then what each " \
+                "server does with the same CPU. The servers' CPU, in cores (medians): %s; one " \
+                "well below %s was limited by something else.\n", close_quota, lst, close_quota
+        }
+    }
     # Runs where the client's own core was (nearly) saturated measure the client as much
     # as the server.
     nwl = split("small small-lean pipeline 64k 10m close close-lean", wo, " ")

@@ -14,13 +14,16 @@
 #   SERVERS="pluto pluto-epoll nginx lighttpd h2o ceiling"
 #                              pluto: its default backend (io_uring); pluto-epoll:
 #                              --backend epoll; ceiling: bench/ceiling.c
-#   WORKLOADS="small small-lean pipeline 64k 10m close idle workers instr kv"
+#   WORKLOADS="small small-lean pipeline 64k 10m close close-cap idle workers instr kv"
 #                              small-lean: small driven by bench/load.c, a client
 #                              light enough that the server, not the client, sets
 #                              the req/s (bench/README.md); close-lean (not run by
-#                              default): close driven by it, client-bound even so
+#                              default): close driven by it, client-bound even so;
+#                              close-cap: close with every server's CPU capped at
+#                              CLOSE_QUOTA cores, so that wrk has room to spare
 #   IDLE_CONNS=10000           connections held for the RSS-per-connection figure
 #   SCALE_QUOTA=0.3            CPU (in cores) per pluto worker in the `workers` runs
+#   CLOSE_QUOTA=0.3            CPU (in cores) of each server in the `close-cap` runs
 #   QUICK=1                    smoke test: 1 round of 1 s, 1,000 idle connections,
 #                              2,000 requests under callgrind
 #   PLUTO=build/pluto          the pluto binary, started as
@@ -47,8 +50,9 @@ DURATION=${DURATION:-4}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 INSTR_N=${INSTR_N:-20000}
 SCALE_QUOTA=${SCALE_QUOTA:-0.3}
+CLOSE_QUOTA=${CLOSE_QUOTA:-0.3}
 SERVERS=${SERVERS:-pluto pluto-epoll nginx lighttpd h2o ceiling}
-WORKLOADS=${WORKLOADS:-small small-lean pipeline 64k 10m close idle workers instr kv}
+WORKLOADS=${WORKLOADS:-small small-lean pipeline 64k 10m close close-cap idle workers instr kv}
 BASE_PORT=${BASE_PORT:-18080}
 OUT=${OUT:-$HERE/results}
 PLUTO=${PLUTO:-$ROOT/build/pluto}
@@ -66,12 +70,13 @@ for s in $SERVERS; do
 done
 for w in $WORKLOADS; do
     case "$w" in
-    small | small-lean | pipeline | 64k | 10m | close | close-lean | idle | workers | instr | kv) ;;
+    small | small-lean | pipeline | 64k | 10m | close | close-lean | close-cap | idle | workers | instr | kv) ;;
     *) die "unknown workload '$w'" ;;
     esac
 done
 has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; } # has LIST WORD
 [[ $SCALE_QUOTA =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "SCALE_QUOTA must be a number of cores in (0, 1]"
+[[ $CLOSE_QUOTA =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "CLOSE_QUOTA must be a number of cores in (0, 1]"
 [ "$(nproc)" -ge 2 ] || die "needs 2 cores (server on core 0, wrk on core 1)"
 
 # ---------------------------------------------------------------- what it needs
@@ -250,29 +255,34 @@ launch() { # name command... : background, fd limit raised, pinned to CPUS[name]
     PID[$name]=$!
 }
 
-# A cgroup whose processes share CORES of CPU time (cfs quota over a 10 ms period), or
-# none when this cannot be done (not root, no cpu controller). Removed at exit.
+# A cgroup whose processes share CORES of CPU time (cfs quota over a 10 ms period; `max`:
+# no limit), or none when this cannot be done (not root, no cpu controller). Removed at
+# exit.
 quota_cgroup() { # name cores: sets CGROUP[name] (empty when there is none)
-    local us base dir
-    us=$(awk -v c="$2" 'BEGIN { printf "%d", c * 10000 }')
-    dir=""
+    local dir=""
     CGROUP[$1]=""
     if [ -w /sys/fs/cgroup/cpu ] && [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
-        base=/sys/fs/cgroup/cpu # cgroup v1
-        dir=$base/pluto-bench-$$-$1
-        mkdir "$dir" 2> /dev/null || return 0
-        CGROUPS+=("$dir")
-        { echo 10000 > "$dir/cpu.cfs_period_us" && echo "$us" > "$dir/cpu.cfs_quota_us"; } \
-            2> /dev/null || return 0
+        dir=/sys/fs/cgroup/cpu/pluto-bench-$$-$1 # cgroup v1
     elif [ -w /sys/fs/cgroup ] && grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2> /dev/null; then
         dir=/sys/fs/cgroup/pluto-bench-$$-$1 # cgroup v2, cpu controller already enabled
-        mkdir "$dir" 2> /dev/null || return 0
-        CGROUPS+=("$dir")
-        echo "$us 10000" > "$dir/cpu.max" 2> /dev/null || return 0
     else
         return 0
     fi
+    mkdir "$dir" 2> /dev/null || return 0
+    CGROUPS+=("$dir")
     CGROUP[$1]=$dir
+    set_quota "$1" "$2" || CGROUP[$1]=""
+}
+
+set_quota() { # name cores|max: the quota of the cgroup CGROUP[name]
+    local dir=${CGROUP[$1]} us
+    if [ "$2" = max ]; then us=-1; else us=$(awk -v c="$2" 'BEGIN { printf "%d", c * 10000 }'); fi
+    if [ -e "$dir/cpu.cfs_quota_us" ]; then
+        { echo 10000 > "$dir/cpu.cfs_period_us" && echo "$us" > "$dir/cpu.cfs_quota_us"; } 2> /dev/null
+    else
+        [ "$us" = -1 ] && us=max
+        echo "$us 10000" > "$dir/cpu.max" 2> /dev/null
+    fi
 }
 
 # A server that cannot start: pluto's columns, the ceiling (or any server on a restart)
@@ -410,7 +420,7 @@ wrk_args() { # workload -> connections, path, extra wrk args
     pipeline) echo "100 /small.html -s $HERE/pipeline.lua" ;;
     64k) echo "50 /64k.bin -s $HERE/report.lua" ;;
     10m) echo "10 /10m.bin -s $HERE/report.lua" ;;
-    close) echo "50 /small.html -s $HERE/report.lua" ;;
+    close | close-cap) echo "50 /small.html -s $HERE/report.lua" ;;
     small-lean) echo "100 /small.html" ;;
     close-lean) echo "50 /small.html" ;;
     workers) echo "100 /small.html -s $HERE/report.lua" ;;
@@ -459,7 +469,7 @@ run_wrk() { # round server workload
     local conns path script
     read -r conns path script <<< "$(wrk_args "$w")"
     local extra=()
-    [ "$w" = close ] && extra=(-H 'Connection: close')
+    case "$w" in close | close-cap) extra=(-H 'Connection: close') ;; esac
     local after=()
     [ "$w" = pipeline ] && after=(-- 16)
     # The `workers` runs: pluto may use every core (within its quota), and so may wrk,
@@ -603,6 +613,46 @@ if has "$WORKLOADS" workers && has "$SERVERS" pluto; then
     [ -z "$QUOTA_NOTE" ] || log "bench: $QUOTA_NOTE: the workers runs share the machine with wrk"
 fi
 
+# `close-cap`: for those runs, each server's processes move into a cgroup of their own
+# with a quota of CLOSE_QUOTA cores (still pinned to core 0), and back into this
+# script's own cgroup after them. Where wrk's core is the limit of the `close` runs
+# (every server spends less CPU per connection than wrk does), this makes the server
+# the limit again, as the `workers` runs do.
+CAP_NOTE=""
+HOME_CG=""
+if has "$WORKLOADS" close-cap; then
+    for s in "${RUN[@]}"; do
+        [ "$s" = ceiling ] && continue
+        quota_cgroup "cap-$s" "$CLOSE_QUOTA"
+        [ -n "${CGROUP[cap-$s]}" ] ||
+            CAP_NOTE="no CPU quota could be set (it needs root and the cgroup cpu controller)"
+    done
+    if [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+        HOME_CG=/sys/fs/cgroup/cpu$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ { print $3; exit }' /proc/$$/cgroup)
+    else
+        HOME_CG=/sys/fs/cgroup$(awk -F: '$1 == "0" { print $3; exit }' /proc/$$/cgroup)
+    fi
+    [ -z "$CAP_NOTE" ] || log "bench: $CAP_NOTE: the close-cap runs are skipped"
+fi
+
+move_to() { # cgroup_dir name: every process of the server into that cgroup
+    local p
+    for p in $(tree_pids "${PID[$2]}"); do
+        echo "$p" > "$1/cgroup.procs" 2> /dev/null || return 1
+    done
+}
+
+run_capped() { # round server: a close-cap run
+    local round=$1 s=$2
+    [ -z "$CAP_NOTE" ] || return 0
+    if move_to "${CGROUP[cap-$s]}" "$s"; then
+        run_wrk "$round" "$s" close-cap
+    else
+        log "bench: $s could not be moved into its cgroup: no close-cap run"
+    fi
+    move_to "$HOME_CG" "$s" || log "bench: $s could not be moved back out of its cgroup"
+}
+
 # The servers a workload runs on: the ceiling only answers the small file, kept alive.
 servers_for() { # workload
     local s
@@ -632,7 +682,11 @@ for round in $(seq "$ROUNDS"); do
                 unset "PID[$s]"
                 continue
             fi
-            if [ "$w" = idle ]; then run_idle "$round" "$s"; else run_wrk "$round" "$s" "$w"; fi
+            case "$w" in
+            idle) run_idle "$round" "$s" ;;
+            close-cap) run_capped "$round" "$s" ;;
+            *) run_wrk "$round" "$s" "$w" ;;
+            esac
             sleep 0.3
         done
     done
@@ -703,7 +757,8 @@ awk -F'\t' -v servers="$SERVERS" -v avail="$avail_list" -v notes="$notes" -v hz=
     -v workloads="$WORKLOADS" -v rounds="$ROUNDS" -v dur="$DURATION" \
     -v idle_target="$IDLE_CONNS" -v datadir="$TMP" -v busy="$BUSY_NOTE" \
     -v busy_end="$(cpu_busy_pct)" -v fallback="$PLUTO_FALLBACK" -v quota="$SCALE_QUOTA" \
-    -v quota_note="$QUOTA_NOTE" -v instr_n="$INSTR_N" \
+    -v quota_note="$QUOTA_NOTE" -v instr_n="$INSTR_N" -v close_quota="$CLOSE_QUOTA" \
+    -v cap_note="$CAP_NOTE" \
     -v header="$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, $versions" \
     -f "$HERE/report.awk" "$RAW" "$IDLE_RAW" "$BUSY_RAW" "$INSTR_RAW" > "$OUT/latest.md"
 if [ -s "$TMP/kv.md" ]; then
