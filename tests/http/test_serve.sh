@@ -24,47 +24,16 @@ set -u
 shopt -s lastpipe   # `printf ... | framing ...`: the checks run in this shell and count
 
 BUILD=${1:-build}
-PLUTO=$BUILD/pluto
-RAW=$BUILD/tests/raw
-HERE=$(cd "$(dirname "$0")" && pwd)
-export LC_ALL=C
-
 . "$(dirname "$0")/../lib/report.sh"
-note()   { sed 's/^/#   /'; }
+. "$(dirname "$0")/lib.bash"        # PLUTO, RAW, HERE; TMP, servers, requests
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-serve.XXXXXX")
+http_tmp serve
 OUTSIDE=$(mktemp -d "${TMPDIR:-/tmp}/pluto-outside.XXXXXX")
-SITE=$TMP/site R=$TMP/r
-mkdir -p "$SITE" "$R"
-SERVERS=()
-cleanup() {      # our servers, then any background job of this shell (raw, curl)
-    local pids
-    pids="${SERVERS[*]} $(jobs -pr)"
-    if [ -n "${pids// /}" ]; then
-        kill -TERM $pids 2>/dev/null
-        sleep 0.2
-        kill -KILL $pids 2>/dev/null
-    fi
-    if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
-    rm -rf "$OUTSIDE"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup() { kill_servers term; drop_tmp; rm -rf "$OUTSIDE"; }
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
-if [ ! -x "$RAW" ] || [ "$HERE/raw.c" -nt "$RAW" ]; then
-    mkdir -p "$BUILD/tests"
-    if ! cc -O2 -Wall -Wextra -o "$RAW" "$HERE/raw.c"; then
-        not_ok "tests/http/raw.c compiles"
-        finish
-    fi
-fi
-for tool in curl cmp dd date; do
-    command -v "$tool" >/dev/null || { not_ok "$tool is installed"; finish; }
-done
+need_pluto
+build_tool raw
+need_tools curl cmp dd date
 
 # ---- the site --------------------------------------------------------------------
 # A marker planted outside the root: in another temporary directory (the target of
@@ -114,30 +83,8 @@ mkdir "$ODD_DIR" && printf 'odd index\n' >"$ODD_DIR/index.html"
 ODD_URL='/d%20%C3%BC%3Fx'
 cd - >/dev/null || exit 1
 
-# ---- helpers -----------------------------------------------------------------------
+# ---- helpers (start_server, fetch, rawq, hval, status_of, body_len: lib.bash) ------
 
-# start_server NAME ARGS...: `pluto ARGS` in the background (ARGS must make it listen
-# on 127.0.0.1); sets SRV_PID and SRV_PORT (empty when no `serving http://127.0.0.1:P/`
-# line came within 5 s).
-start_server() {
-    local name=$1 i line
-    shift
-    "$PLUTO" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    SRV_PID=$!
-    SERVERS+=("$SRV_PID")
-    SRV_PORT=""
-    for i in $(seq 50); do
-        line=$(grep -m1 '^serving ' "$TMP/$name.out")
-        if [[ $line =~ ^serving\ http://127\.0\.0\.1:([0-9]+)/$ ]]; then
-            SRV_PORT=${BASH_REMATCH[1]}
-            return 0
-        fi
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    sed 's/^/# /' "$TMP/$name.out" "$TMP/$name.err"
-    return 1
-}
 serve() { local name=$1; shift; start_server "$name" serve "$SITE" -b 127.0.0.1 -p 0 "$@"; }
 
 # stop_server PID: SIGTERM, then SIGKILL after 3 s; sets STOP_RC.
@@ -153,45 +100,10 @@ stop_server() {
     STOP_RC=$?
 }
 
-# fetch NAME PORT PATH [CURL ARGS...]: a GET (or what the args say) with curl;
-# head in R/NAME.h, body in R/NAME.b, status in CODE (000 when curl failed).
-fetch() {
-    local name=$1 port=$2 path=$3
-    local w='%{http_code}'
-    shift 3
-    [ -n "${FETCH_W:-}" ] && w=$FETCH_W
-    CODE=$(timeout -k 2 10 curl -s -g --max-time 8 -o "$R/$name.b" -D "$R/$name.h" \
-        -w "$w" "$@" "http://127.0.0.1:$port$path") || CODE=${CODE:-000}
-    [ -n "$CODE" ] || CODE=000
-}
-
-# rawq NAME PORT [RAW OPTIONS...] <BYTES: raw output in R/NAME.out, its report
-# (CLOSED/RESET/TIMEOUT after MS ms) in R/NAME.err.
-rawq() {
-    local name=$1 port=$2
-    shift 2
-    timeout -k 2 20 "$RAW" 127.0.0.1 "$port" "$@" >"$R/$name.out" 2>"$R/$name.err"
-}
-
-# hval FILE NAME: the value of the first header NAME in the first head of FILE.
-hval() {
-    awk -v n="$2" 'BEGIN { n = tolower(n) } { sub(/\r$/, "") } NR > 1 && /^$/ { exit }
-        { i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == n) {
-              v = substr($0, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
-              print v; exit } }' "$1"
-}
-status_of()  { head -n 1 "$1" | tr -d '\r' | awk '{ print $2 }'; }
 statuses()   { grep -a '^HTTP/1\.[01] ' "$1" | awk '{ printf "%s ", $2 }'; }
 closed()     { grep -q '^CLOSED after' "$R/$1.err"; }
 ended()      { grep -qE '^(CLOSED|RESET) after' "$R/$1.err"; }
 ms_of()      { sed -n 's/^[A-Z]* after \([0-9]*\) ms.*/\1/p' "$R/$1.err"; }
-# body_len FILE: bytes after the first empty line of a single raw response.
-body_len() {
-    local ln
-    ln=$(grep -a -n -m1 $'^\r$' "$1" | cut -d: -f1)
-    [ -n "$ln" ] || { echo -1; return; }
-    echo $(($(wc -c <"$1") - $(head -n "$ln" "$1" | wc -c)))
-}
 no_marker() { ! grep -rqa "$MARK" "$@" && ! grep -rqa 'root:x:0:0' "$@"; }
 imf_ok() {      # an IMF-fixdate that round-trips through date(1)
     [[ $1 =~ ^(Mon|Tue|Wed|Thu|Fri|Sat|Sun),\ [0-9]{2}\ [A-Z][a-z]{2}\ [0-9]{4}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ GMT$ ]] &&

@@ -16,47 +16,18 @@ set -u
 shopt -s lastpipe
 
 BUILD=${1:-build}
-PLUTO=$BUILD/pluto
-RAW=$BUILD/tests/raw
-HERE=$(cd "$(dirname "$0")" && pwd)
-export LC_ALL=C
-
 . "$(dirname "$0")/../lib/report.sh"
-note()   { sed 's/^/#   /'; }
+. "$(dirname "$0")/lib.bash"        # PLUTO, RAW, HERE; TMP, servers, requests
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-features.XXXXXX")
+http_tmp features
 OUTSIDE=$(mktemp -d "${TMPDIR:-/tmp}/pluto-outside.XXXXXX")
-SITE=$TMP/site SITE2=$TMP/site2 R=$TMP/r
-mkdir -p "$SITE" "$SITE2" "$R"
-SERVERS=()
-cleanup() {
-    local pids
-    pids="${SERVERS[*]} $(jobs -pr)"
-    if [ -n "${pids// /}" ]; then
-        kill -TERM $pids 2>/dev/null
-        sleep 0.2
-        kill -KILL $pids 2>/dev/null
-    fi
-    if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
-    rm -rf "$OUTSIDE"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+SITE2=$TMP/site2
+mkdir -p "$SITE2"
+cleanup() { kill_servers term; drop_tmp; rm -rf "$OUTSIDE"; }
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
-if [ ! -x "$RAW" ] || [ "$HERE/raw.c" -nt "$RAW" ]; then
-    mkdir -p "$BUILD/tests"
-    if ! cc -O2 -Wall -Wextra -o "$RAW" "$HERE/raw.c"; then
-        not_ok "tests/http/raw.c compiles"
-        finish
-    fi
-fi
-for tool in curl cmp gzip seq xargs; do
-    command -v "$tool" >/dev/null || { not_ok "$tool is installed"; finish; }
-done
+need_pluto
+build_tool raw
+need_tools curl cmp gzip seq xargs
 
 # ---- the sites -------------------------------------------------------------------------
 echo outside-marker >"$OUTSIDE/marker.txt"
@@ -115,28 +86,8 @@ printf 'x\n' >withidx/other.txt
 cd - >/dev/null || exit 1
 printf 'other site\n' >"$SITE2/notes.txt"
 
-# ---- helpers -----------------------------------------------------------------------------
+# ---- helpers (start_server, fetch, rawq, hval, status_of, body_len: lib.bash) ------------
 
-# start_server NAME ARGS...: sets SRV_PID and SRV_PORT (empty on failure).
-start_server() {
-    local name=$1 i line
-    shift
-    "$PLUTO" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    SRV_PID=$!
-    SERVERS+=("$SRV_PID")
-    SRV_PORT=""
-    for i in $(seq 50); do
-        line=$(grep -m1 '^serving ' "$TMP/$name.out" 2>/dev/null)
-        if [[ $line =~ ^serving\ http://127\.0\.0\.1:([0-9]+)/$ ]]; then
-            SRV_PORT=${BASH_REMATCH[1]}
-            return 0
-        fi
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    sed 's/^/# /' "$TMP/$name.out" "$TMP/$name.err"
-    return 1
-}
 serve() { local name=$1 dir=$2; shift 2; start_server "$name" serve "$dir" -b 127.0.0.1 -p 0 "$@"; }
 
 stop_server() {     # PID: SIGTERM, then SIGKILL after 3 s; sets STOP_RC
@@ -151,36 +102,8 @@ stop_server() {     # PID: SIGTERM, then SIGKILL after 3 s; sets STOP_RC
     STOP_RC=$?
 }
 
-# fetch NAME PORT PATH [CURL ARGS...]: head in R/NAME.h, body in R/NAME.b, status in CODE.
-fetch() {
-    local name=$1 port=$2 path=$3
-    shift 3
-    CODE=$(timeout -k 2 10 curl -s -g --max-time 8 -o "$R/$name.b" -D "$R/$name.h" \
-        -w '%{http_code}' "$@" "http://127.0.0.1:$port$path") || CODE=${CODE:-000}
-    [ -n "$CODE" ] || CODE=000
-}
 # enc NAME PORT PATH ACCEPT-ENCODING [CURL ARGS...]: fetch with that Accept-Encoding.
 enc() { local n=$1 p=$2 u=$3 ae=$4; shift 4; fetch "$n" "$p" "$u" -H "Accept-Encoding: $ae" "$@"; }
-
-rawq() {            # NAME PORT [RAW OPTIONS...] <BYTES
-    local name=$1 port=$2
-    shift 2
-    timeout -k 2 20 "$RAW" 127.0.0.1 "$port" "$@" >"$R/$name.out" 2>"$R/$name.err"
-}
-
-hval() {            # FILE NAME: the value of header NAME in the first head of FILE
-    awk -v n="$2" 'BEGIN { n = tolower(n) } { sub(/\r$/, "") } NR > 1 && /^$/ { exit }
-        { i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == n) {
-              v = substr($0, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
-              print v; exit } }' "$1"
-}
-status_of() { head -n 1 "$1" | tr -d '\r' | awk '{ print $2 }'; }
-body_len() {        # bytes after the first empty line of a single raw response
-    local ln
-    ln=$(grep -a -n -m1 $'^\r$' "$1" | cut -d: -f1)
-    [ -n "$ln" ] || { echo -1; return; }
-    echo $(($(wc -c <"$1") - $(head -n "$ln" "$1" | wc -c)))
-}
 same_head() {       # A B: the same headers, Date aside
     diff <(grep -vi '^date:' "$1") <(grep -vi '^date:' "$2") >/dev/null
 }

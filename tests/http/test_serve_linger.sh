@@ -25,89 +25,23 @@
 set -u
 
 BUILD=${1:-build}
-PLUTO=$BUILD/pluto
-CLIENT=$BUILD/tests/linger_client
-RAW=$BUILD/tests/raw
-HERE=$(cd "$(dirname "$0")" && pwd)
-export LC_ALL=C
-
 . "$(dirname "$0")/../lib/report.sh"
-note()   { sed 's/^/#   /'; }
+. "$(dirname "$0")/lib.bash"        # PLUTO, RAW, HERE; TMP, servers
+CLIENT=$BUILD/tests/linger_client
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-linger.XXXXXX")
-SITE=$TMP/site R=$TMP/r
-mkdir -p "$SITE" "$R"
-SERVERS=()
-cleanup() {
-    local pids
-    pids="${SERVERS[*]} $(jobs -pr)"
-    if [ -n "${pids// /}" ]; then
-        kill -KILL $pids 2>/dev/null
-    fi
-    if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
-mkdir -p "$BUILD/tests"
-if [ ! -x "$CLIENT" ] || [ "$HERE/linger_client.c" -nt "$CLIENT" ]; then
-    cc -O2 -Wall -Wextra -o "$CLIENT" "$HERE/linger_client.c" ||
-        { not_ok "tests/http/linger_client.c compiles"; finish; }
-fi
-if [ ! -x "$RAW" ] || [ "$HERE/raw.c" -nt "$RAW" ]; then
-    cc -O2 -Wall -Wextra -o "$RAW" "$HERE/raw.c" || { not_ok "tests/http/raw.c compiles"; finish; }
-fi
+http_tmp linger
+need_pluto
+build_tool linger_client
+build_tool raw
 
 printf '<!doctype html><p>home</p>\n' >"$SITE/index.html"
 
-# ---- helpers -----------------------------------------------------------------------
+# ---- helpers (start_server, wait_exit: lib.bash) ------------------------------------
 
-# start_server NAME ARGS...: `pluto ARGS` in the background; SRV_PID, SRV_PORT.
-start_server() {
-    local name=$1 i line
-    shift
-    "$PLUTO" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    SRV_PID=$!
-    SERVERS+=("$SRV_PID")
-    SRV_PORT=""
-    for i in $(seq 50); do
-        line=$(grep -m1 '^serving ' "$TMP/$name.out" 2>/dev/null)
-        if [[ $line =~ ^serving\ http://127\.0\.0\.1:([0-9]+)/$ ]]; then
-            SRV_PORT=${BASH_REMATCH[1]}
-            return 0
-        fi
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    note <"$TMP/$name.err"
-    return 1
-}
+start_failed() { note <"$TMP/$1.err"; }     # only the server's complaint
 # One worker: one descriptor table to count, one --max-conns.
 serve() { local name=$1; shift; start_server "$name" serve "$SITE" -b 127.0.0.1 -p 0 -w 1 "$@"; }
-
-# wait_exit PID SECONDS: wait for the server to end by itself; EXIT_RC (or 999 when
-# it was still running and had to be killed), EXIT_MS how long it took.
-wait_exit() {
-    local pid=$1 limit=$2 t0 i
-    t0=$(date +%s%N)
-    for i in $(seq $((limit * 20))); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    EXIT_MS=$((($(date +%s%N) - t0) / 1000000))
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        EXIT_RC=999
-        return
-    fi
-    wait "$pid" 2>/dev/null
-    EXIT_RC=$?
-}
+# stop_server PID: SIGTERM, then wait_exit up to 5 s; EXIT_RC, EXIT_MS.
 stop_server() { kill -TERM "$1" 2>/dev/null; wait_exit "$1" 5; }
 
 nfds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
