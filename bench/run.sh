@@ -2,8 +2,9 @@
 # bench/run.sh — `make bench`: pluto against nginx, lighttpd and h2o (Debian's packages)
 # serving the same files on loopback, with bench/ceiling.c (a fixed-response epoll loop)
 # as the reference point. Every server runs one worker pinned to core 0, the client
-# (wrk -t1, or bench/load.c in the `-lean` workloads) runs pinned to core 1. Rounds are interleaved (round 1: each workload on each server, then
-# round 2, ...) and the medians are reported. Two more figures for pluto alone: its
+# (wrk -t1, or bench/load.c in the `-lean` workloads) runs pinned to core 1. Rounds are
+# interleaved (round 1: each workload on each server, then round 2, ...) and the
+# medians are reported. Two more figures for pluto alone: its
 # throughput at --workers 2 over --workers 1 under a CPU quota (workload `workers`), and
 # the instructions it runs per cached request, counted by callgrind (`instr`,
 # bench/instr.sh); and its durable writes per second against Redis with

@@ -136,20 +136,6 @@ void ep_recv(ep *e, int fd)
     }
 }
 
-/* A response head followed by its file: the kernel keeps the head to go out
- * with the file's first bytes (one segment, one wakeup of the reader, instead
- * of a small segment first). The sendfile, which comes next, ends the hold.
- * The last bytes before a CLOSE are held the same way, and the close's FIN
- * leaves with them: one segment fewer for each closed connection, and one
- * acknowledgement fewer from the client. */
-static int more_follows(const pl__task *t)
-{
-    const pl__task *next = pl__fdq_next(t);
-    return next != NULL && ((next->cmd.kind == PL_CMD_SENDFILE && next->cmd.count > 0) ||
-                            next->cmd.kind == PL_CMD_CLOSE)
-         ? MSG_MORE : 0;
-}
-
 void ep_write(ep *e, pl__task *t)
 {
     int fd = t->cmd.fd;
@@ -157,7 +143,7 @@ void ep_write(ep *e, pl__task *t)
     uint64_t before = EP_DONE(t);
     int err = 0, flags = MSG_NOSIGNAL;
     if (t->cmd.kind == PL_CMD_SEND)
-        flags |= more_follows(t);
+        flags |= pl__os_more_follows(t);
     while (EP_DONE(t) < total) {
         ssize_t n;
         if (t->cmd.kind == PL_CMD_SEND) {

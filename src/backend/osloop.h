@@ -1,13 +1,16 @@
 /* osloop.h — what the two live backends' loops (epoll, io_uring) do the
  * same way: the immediate list of commands performed at the next poll, the
  * list of held-back descriptors, growing the per-descriptor table, and the
- * commands performed in the loop with plain calls (log, time, files).
+ * commands performed in the loop with plain calls (log, time, files), and
+ * when a send holds its last bytes for what follows (MSG_MORE).
  * Their timers are in ostimer.h, their signals in ossig.h.
  */
 #ifndef PLUTO_BACKEND_OSLOOP_H
 #define PLUTO_BACKEND_OSLOOP_H
 
 #include "runtime/internal.h"
+
+#include <sys/socket.h>
 
 /* Tasks through bk_next, each marked bk_listed while on it. */
 typedef struct pl__os_list {
@@ -84,6 +87,21 @@ static inline pl_answer *pl__os_sent(pl__os_answers *s, int err, uint64_t n)
     pl_answer *a = &s->sent;
     a->kind = PL_ANS_SENT, a->err = err, a->n = n;
     return a;
+}
+
+/* MSG_MORE for a SEND whose descriptor has more queued right behind it, or
+ * 0. A response head followed by its file: the kernel keeps the head to go
+ * out with the file's first bytes (one segment, one wakeup of the reader);
+ * the sendfile, which comes next, ends the hold. The last bytes before a
+ * CLOSE are held the same way, and the close's FIN leaves with them: one
+ * segment fewer for each closed connection, one acknowledgement fewer from
+ * the client. */
+static inline int pl__os_more_follows(const pl__task *t)
+{
+    const pl__task *next = pl__fdq_next(t);
+    return next != NULL && ((next->cmd.kind == PL_CMD_SENDFILE && next->cmd.count > 0) ||
+                            next->cmd.kind == PL_CMD_CLOSE)
+         ? MSG_MORE : 0;
 }
 
 /* Descriptors held back (flow control, descriptor slots), in no order. */

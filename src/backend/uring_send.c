@@ -56,24 +56,12 @@ static void finish(ur *e, pl__task *t, ur_op *op, int err)
     ur_deliver(e, t, pl__os_sent(&e->ans, err, n));
 }
 
-/* A response head followed by its file: the kernel keeps the head to go out
- * with the file's first bytes (one segment, one wakeup of the reader). The
- * sendfile, which comes next, ends the hold. The last bytes before a CLOSE
- * are held too, for the close's FIN to leave with them (as on epoll). */
-static int more_follows(const pl__task *t)
-{
-    const pl__task *next = pl__fdq_next(t);
-    return next != NULL && ((next->cmd.kind == PL_CMD_SENDFILE && next->cmd.count > 0) ||
-                            next->cmd.kind == PL_CMD_CLOSE)
-         ? MSG_MORE : 0;
-}
-
 static void send_arm(ur *e, ur_op *op)
 {
     pl__task *t = op->t;
     struct io_uring_sqe *sqe = ur_sqe(e);
     io_uring_prep_send(sqe, op->fd, t->data + op->done, t->data_len - op->done,
-                       MSG_NOSIGNAL | more_follows(t));
+                       MSG_NOSIGNAL | pl__os_more_follows(t));
     ur_arm(e, op, sqe);
 }
 
@@ -88,7 +76,7 @@ void ur_send_submit(ur *e, pl__task *t)
 void ur_send_perform(ur *e, pl__task *t)
 {
     ur_op *op = UR_PTR(t);
-    if (ur_fd_get(e, t->cmd.fd)->notsock || more_follows(t)) {
+    if (ur_fd_get(e, t->cmd.fd)->notsock || pl__os_more_follows(t)) {
         op->kind = UR_POLLOUT;          /* written from the loop, as its file will be */
         ur_sendfile(e, t);
         return;
@@ -113,7 +101,8 @@ void ur_sendfile(ur *e, pl__task *t)
         if (t->cmd.kind == PL_CMD_SEND && ur_fd_get(e, fd)->notsock) {
             n = write(fd, t->data + op->done, total - op->done);
         } else if (t->cmd.kind == PL_CMD_SEND) {
-            n = send(fd, t->data + op->done, total - op->done, MSG_NOSIGNAL | more_follows(t));
+            n = send(fd, t->data + op->done, total - op->done,
+                     MSG_NOSIGNAL | pl__os_more_follows(t));
             if (n < 0 && errno == ENOTSOCK) {
                 ur_fd_get(e, fd)->notsock = true;
                 continue;
