@@ -11,6 +11,8 @@
 #   make soak       a long mixed-load run, RSS/descriptors/p99 every 10 s (SOAK_SECONDS=1800)
 #   make fuzz-long  each driver until FUZZ_EXECS executions (ledger: docs/fuzz-ledger.tsv)
 #   make install PREFIX=/usr/local DESTDIR=
+#
+# Build lines are short ("  CC  src/x.c"); V=1 prints the whole commands.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -19,6 +21,11 @@ OPT     ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Werror=incompatible-pointer-types -Iinclude -Isrc -MMD -MP
 LDLIBS  += -lxxhash -luring -lpthread
+
+# Quiet build lines: $(call say,CC,file) prints "  CC      file" unless V=1.
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+say      = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)')
 
 LIB_SRC  := $(wildcard src/runtime/*.c src/backend/*.c src/machine/*.c src/cli/lib_*.c)
 APP_SRC  := $(wildcard src/apps/*.c src/http/*.c)
@@ -35,25 +42,30 @@ all: $(BUILD)/pluto $(BUILD)/libpluto.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libpluto.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/pluto: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libpluto.a
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(BUILD)/libpluto.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(APP_OBJ) $(BUILD)/libpluto.a -o $@ $(LDLIBS) -lcriterion
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(APP_OBJ) $(BUILD)/libpluto.a -o $@ $(LDLIBS) -lcriterion
 
 # The kv app as a durable machine in the simulator, under disk faults and
 # crashes (tests/sim/kvsim*.c; tests/sim/sim_kv.sh runs it in make test).
 KVSIM_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sim/kvsim*.c))
 $(BUILD)/tests/sim_kv: $(KVSIM_OBJ) $(APP_OBJ) $(BUILD)/libpluto.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # `make sim-long SEEDS=N`: every app's simulation over seeds 1..N, in parallel.
 SEEDS ?= 10000
@@ -107,18 +119,21 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Isrc \
 
 build/fuzz/%: tests/fuzz/%.c $(wildcard src/http/*.c src/http/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(wildcard src/http/*.c) -o $@
+	$(call say,FUZZ,$@)
+	$(Q)clang $(FUZZ_FLAGS) $< $(wildcard src/http/*.c) -o $@
 
 # Whole connections of the static server: the runtime, the harness and the apps.
 build/fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(LIB_SRC) $(APP_SRC) \
                       $(wildcard include/pluto/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(APP_SRC) -o $@ $(LDLIBS)
+	$(call say,FUZZ,$@)
+	$(Q)clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(APP_SRC) -o $@ $(LDLIBS)
 
 # The journal's readers, over the simulated disk (src/machine).
 build/fuzz/fuzz_journal: tests/fuzz/fuzz_journal.c $(wildcard src/machine/*.c src/machine/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(wildcard src/machine/*.c) -o $@ -lxxhash
+	$(call say,FUZZ,$@)
+	$(Q)clang $(FUZZ_FLAGS) $< $(wildcard src/machine/*.c) -o $@ -lxxhash
 
 fuzz: deps $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

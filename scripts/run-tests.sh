@@ -4,23 +4,58 @@
 # Suites: the Criterion unit and scenario tests, the purity check's own test,
 # the simulator tests and the black-box tests against the real binary, those
 # once on each live backend (epoll, io_uring: "[epoll]", "[uring]" in their
-# names). Each suite's result is folded into the last line: "N passed, N failed".
+# names). Each suite prints one line ("ok", or "FAIL" followed by its failed
+# checks and the end of its output); its whole output is kept in
+# BUILD/test-logs/. The failures are repeated at the end, above the last line:
+# "N passed, N failed". VERBOSE=1 prints every suite's whole output as it runs.
 set -u
 BUILD=$1
 shift
 passed=0
 failed=0
 failures=()
+LOGS=$BUILD/test-logs
+rm -rf "$LOGS" && mkdir -p "$LOGS"
+report=$LOGS/failures.txt
+: >"$report"
+# Under ASan, leaks in Criterion's own library are not pluto's (tests/lsan.supp).
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
+# show NAME OUT OK COUNTS: the suite's line; a failed suite's details go to the
+# report too. A failed check is a "not ok" line with its "#" lines after it.
+show() {
+    local name=$1 out=$2 good=$3 counts=$4 log
+    log=$LOGS/$(tr -c 'A-Za-z0-9_.[]-' _ <<<"$name" | sed 's/_*$//').log
+    printf '%s\n' "$out" >"$log"
+    [ "${VERBOSE:-}" = 1 ] && printf '%s\n' "$out"
+    if [ "$good" = 1 ]; then
+        echo "ok   $name: $counts"
+        return
+    fi
+    {
+        echo "FAIL $name: $counts (whole output: $log)"
+        awk '/^not ok|^\[(FAIL|----)\]/ { on = 1; print; next }
+             on && /^#/ { print; next } { on = 0 }' \
+            <<<"$out" | head -n 60 | sed 's/^/    /'
+        echo "    -- the end of its output:"
+        tail -n 25 <<<"$out" | sed 's/^/    /'
+    } | tee -a "$report"
+}
 
 count_criterion() {    # "Synthesis: Tested: 12 | Passing: 12 | Failing: 0 | Crashing: 0"
-    local line=$1 name=$2
-    local t p
+    local out=$1 rc=$2 name=$3
+    local line t p
+    line=$(grep 'Synthesis' <<<"$out" | tail -1)
     t=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line")
     p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line")
     passed=$((passed + ${p:-0}))
-    if [ -z "$t" ] || [ "${t:-0}" != "${p:-x}" ]; then
+    if [ -z "$t" ] || [ "${t:-0}" != "${p:-x}" ] || [ "$rc" -ne 0 ]; then
         failed=$((failed + ${t:-1} - ${p:-0}))
+        [ "${t:-0}" = "${p:-x}" ] && failed=$((failed + 1))   # all passed, yet it failed
         failures+=("$name")
+        show "$name" "$out" 0 "${p:-0} of ${t:-?} passed, exit $rc"
+    else
+        show "$name" "$out" 1 "$p passed"
     fi
 }
 
@@ -35,43 +70,44 @@ count_script() {       # "N passed, N failed"
     if [ "$rc" -ne 0 ] || [ -z "$line" ] || [ "${f:-1}" -ne 0 ]; then
         [ -z "$line" ] && failed=$((failed + 1))
         failures+=("$name")
+        show "$name" "$out" 0 "${line:-no summary line}, exit $rc"
+    else
+        show "$name" "$out" 1 "$p passed"
     fi
 }
 
 for bin in "$@"; do
-    echo "== $(basename "$bin")"
     out=$("$bin" --jobs=2 2>&1)
-    echo "$out" | tail -n 30
-    count_criterion "$(grep 'Synthesis' <<<"$out" | tail -1)" "$(basename "$bin")"
+    count_criterion "$out" $? "$(basename "$bin")"
 done
 
-echo "== purity check rejects impure modules"
 mkdir -p "$BUILD/tests"
-for src in tests/purity/*.c; do
-    obj="$BUILD/tests/$(basename "$src" .c).o"
-    ${CC:-cc} -c "$src" -o "$obj"
-    if ! scripts/check-purity.sh "$obj" >/dev/null 2>&1; then
-        passed=$((passed + 1)); echo "ok - $src rejected"
-    else
-        failed=$((failed + 1)); failures+=("purity"); echo "not ok - $src accepted"
-    fi
-done
+purity=(tests/purity/*.c)
+out=$(
+    n=0
+    for src in "${purity[@]}"; do
+        obj="$BUILD/tests/$(basename "$src" .c).o"
+        ${CC:-cc} -c "$src" -o "$obj" || { echo "not ok - $src does not compile"; continue; }
+        if ! scripts/check-purity.sh "$obj" >/dev/null 2>&1; then
+            n=$((n + 1)); echo "ok - $src rejected"
+        else
+            echo "not ok - $src accepted"
+        fi
+    done 2>&1
+    echo "$n passed, $((${#purity[@]} - n)) failed"
+)
+count_script "$out" 0 "purity check rejects impure modules"
 
 if [ "${FUZZ_SMOKE:-}" = 1 ] && compgen -G "build/fuzz/fuzz_*" >/dev/null; then
-    echo "== fuzz drivers, 5 s each over their corpora (make fuzz runs longer)"
     out=$(scripts/fuzz.sh 5 $(ls build/fuzz/fuzz_* | grep -v '\.log$') 2>&1)
-    rc=$?
-    echo "$out" | tail -n 20
-    count_script "$out" "$rc" "fuzz"
+    count_script "$out" $? "fuzz drivers, 5 s each over their corpora"
 fi
 
 run_script() {         # run_script SUITE [BACKEND]: a script's checks, on one backend
     local t=$1 b=${2:-} name=$1 out rc
     [ -n "$b" ] && name="$t [$b]"
-    echo "== $name"
     out=$(PLUTO_BACKEND=${b:-${PLUTO_BACKEND:-}} bash "$t" "$BUILD" 2>&1)
     rc=$?
-    echo "$out" | tail -n 40
     count_script "$out" "$rc" "$name"
 }
 
@@ -85,7 +121,7 @@ done
 backends="epoll uring"
 if ! why=$(PLUTO_BACKEND=uring "$BUILD/pluto" hello 2>&1 >/dev/null); then
     backends="epoll"
-    echo "== io_uring unavailable, its pass is skipped: $why"
+    echo "note io_uring unavailable, its pass is skipped: $why"
 fi
 for t in tests/blackbox/*.sh tests/http/*.sh; do
     [ -e "$t" ] || continue
@@ -99,6 +135,10 @@ for t in tests/blackbox/*.sh tests/http/*.sh; do
 done
 
 echo
-[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "== the failed suites again"
+    cat "$report"
+    echo "failed suites: ${failures[*]}"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
