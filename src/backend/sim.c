@@ -59,7 +59,7 @@ static void sim_destroy(void *b)
     free(w->cl);
     sim_http_free(w);
     free(w->nodes);
-    free(w->heap);
+    sim_heap_free(&w->events);
     free(w->paused);
     free(w->scratch);
     free(w->dirbuf);
@@ -183,18 +183,18 @@ static int sim_poll(void *b, bool block)
     sim_world *w = b;
     w->delivered = 0;
     sim_ev *e = sim_next(w);
-    bool quiet = w->ncl > 0 && w->ndone == w->ncl && w->nheap == w->ntimers &&
+    bool quiet = w->ncl > 0 && w->ndone == w->ncl && w->events.n == w->ntimers &&
                  !pl__slots_wanted(w->rt);
     if (e == NULL || quiet)
         return block ? -1 : 0;
-    if (e->at > SIM_TIME_CAP_MS(w)) {
+    if (e->h.at > SIM_TIME_CAP_MS(w)) {
         w->timed_out = true;
         return block ? -1 : 0;
     }
-    if (!block && e->at > w->now)
+    if (!block && e->h.at > w->now)
         return 0;                       /* the core has work of its own first */
     sim_unsched(w, e);
-    w->now = e->at;
+    w->now = e->h.at;
     switch (e->kind) {
     case SIM_EV_OP: run_op(w, (sim_op *)e); break;
     case SIM_EV_PIPE: sim_pipe_step(w, (sim_pipe *)e); break;

@@ -9,6 +9,7 @@
  *
  *   sim.c         the backend table: submit, cancel, kick, poll, finish
  *   sim_event.c   PRNG, event queue, the per-task records (ops), delivery
+ *   sim_heap.c    the event queue's heap on (at, seq), also the kv world's
  *   sim_net.c     descriptors, listeners, connections
  *   sim_pipe.c    one direction of a connection: latency, window, EOF
  *   sim_sock.c    the program's end of a connection: recv, send, close
@@ -24,6 +25,7 @@
 #ifndef PLUTO_BACKEND_SIM_H
 #define PLUTO_BACKEND_SIM_H
 
+#include "backend/sim_heap.h"
 #include "runtime/internal.h"
 
 enum {
@@ -62,8 +64,7 @@ typedef enum sim_evkind {
 
 /* An event: embedded in what it wakes; at most one pending per sim_ev. */
 typedef struct sim_ev {
-    uint64_t at, seq;               /* virtual ms; order of scheduling */
-    uint32_t idx;                   /* heap position + 1; 0 when not scheduled */
+    sim_hnode h;                    /* first: the heap's node is the event */
     uint8_t kind;                   /* sim_evkind */
     bool timer;                     /* a program timer: keeps nothing else alive */
 } sim_ev;
@@ -226,9 +227,9 @@ struct sim_world {
     pl_sim_opts o;
     bool echo, walk, http;          /* which scenario checks apply */
     uint64_t rng[4];
-    uint64_t now, seq;
-    sim_ev **heap;
-    uint32_t nheap, capheap, ntimers;
+    uint64_t now;
+    sim_heap events;                /* every sim_ev scheduled */
+    uint32_t ntimers;               /* of them, program timers */
     sim_op *ops;
     sim_op **paused;
     uint32_t npaused, cappaused;

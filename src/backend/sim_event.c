@@ -9,6 +9,7 @@
  */
 #include "backend/sim.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,82 +71,36 @@ void sim_fill(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
     }
 }
 
-/* ---- the event queue: a min-heap on (at, seq) -------------------------- */
+/* ---- the event queue (sim_heap.h) -------------------------------------- */
 
-static bool before(const sim_ev *a, const sim_ev *b)
-{
-    return a->at != b->at ? a->at < b->at : a->seq < b->seq;
-}
-
-static void put(sim_world *w, uint32_t i, sim_ev *e)
-{
-    w->heap[i] = e;
-    e->idx = i + 1;
-}
-
-static void sift(sim_world *w, uint32_t i)
-{
-    sim_ev *e = w->heap[i];
-    while (i > 0 && before(e, w->heap[(i - 1) / 2])) {
-        put(w, i, w->heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        sim_ev *best = e;
-        if (l < w->nheap && before(w->heap[l], best))
-            m = l, best = w->heap[l];
-        if (l + 1 < w->nheap && before(w->heap[l + 1], best))
-            m = l + 1, best = w->heap[l + 1];
-        if (m == i)
-            break;
-        put(w, i, best);
-        i = m;
-    }
-    put(w, i, e);
-}
+_Static_assert(offsetof(sim_ev, h) == 0, "an event is found from its heap node");
 
 void sim_unsched(sim_world *w, sim_ev *e)
 {
-    if (e->idx == 0)
+    if (e->h.idx == 0)
         return;
-    uint32_t i = e->idx - 1;
-    PL_ASSERT(i < w->nheap && w->heap[i] == e);
-    e->idx = 0;
     if (e->timer)
         w->ntimers--;
-    sim_ev *last = w->heap[--w->nheap];
-    if (last != e) {
-        put(w, i, last);
-        sift(w, i);
-    }
+    sim_heap_remove(&w->events, &e->h);
 }
 
 void sim_sched(sim_world *w, sim_ev *e, uint64_t at)
 {
     sim_unsched(w, e);
-    if (w->nheap == w->capheap) {
-        w->capheap = w->capheap ? w->capheap * 2 : 256;
-        w->heap = realloc(w->heap, w->capheap * sizeof *w->heap);
-        PL_ASSERT(w->heap != NULL);
-    }
-    e->at = at < w->now ? w->now : at;
-    e->seq = w->seq++;
     if (e->timer)
         w->ntimers++;
-    put(w, w->nheap++, e);
-    sift(w, w->nheap - 1);
+    sim_heap_push(&w->events, &e->h, at < w->now ? w->now : at);
 }
 
 void sim_sched_once(sim_world *w, sim_ev *e, uint64_t at)
 {
-    if (e->idx == 0)
+    if (e->h.idx == 0)
         sim_sched(w, e, at);
 }
 
 sim_ev *sim_next(sim_world *w)
 {
-    return w->nheap ? w->heap[0] : NULL;
+    return (sim_ev *)sim_heap_top(&w->events);
 }
 
 /* ---- ops: what the backend holds for a task ---------------------------- */

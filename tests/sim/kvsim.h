@@ -10,7 +10,8 @@
  *   kvsim_main.c    options, one seed: the machine's lives, the summary line
  *   kvsim_fault.c   the faults of a seed: when, what, and the restarts
  *   kvsim_disk.c    a counting disk in front of the simulated one
- *   kvsim_world.c   the event queue and the backend table the machine calls
+ *   kvsim_world.c   the event queue (src/backend/sim_heap.c) and the backend
+ *                   table the machine calls
  *   kvsim_net.c     pipes, descriptors, connections
  *   kvsim_sock.c    the machine's end: LISTEN, RECV, SEND, CLOSE; its death
  *   kvsim_client.c  HTTP clients: scripts of PUT/GET/DELETE, hostile writes
@@ -26,6 +27,7 @@
 #ifndef PLUTO_TESTS_SIM_KVSIM_H
 #define PLUTO_TESTS_SIM_KVSIM_H
 
+#include "backend/sim_heap.h"
 #include "runtime/machine.h"
 #include "machine/disk.h"
 
@@ -46,8 +48,7 @@ typedef enum ks_evkind { KS_EV_OP, KS_EV_CLIENT, KS_EV_FAULT, KS_EV_WORLD } ks_e
 
 /* Embedded first in what it wakes; at most one pending per ks_ev. */
 typedef struct ks_ev {
-    uint64_t at, seq;
-    uint32_t idx;                   /* heap position + 1; 0: not scheduled */
+    sim_hnode h;                    /* first: the heap's node is the event */
     uint8_t kind;                   /* ks_evkind */
 } ks_ev;
 
@@ -169,9 +170,8 @@ typedef struct ks_opts {
 typedef struct ks_world {
     ks_opts o;
     uint64_t rng;
-    uint64_t now, seq;
-    ks_ev **heap;
-    uint32_t nheap, capheap;
+    uint64_t now;
+    sim_heap events;                /* every ks_ev scheduled */
     /* the machine */
     pl__mach *m;                    /* NULL while down */
     pl_rt *rt;                      /* its runtime once live; NULL */

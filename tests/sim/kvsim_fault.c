@@ -77,16 +77,16 @@ void ks_faults_plan(ks_world *w)
 
 bool ks_fault_active(ks_world *w)
 {
-    return w->offline || w->full || w->faults_since_start > 0 || w->heal.ev.idx != 0 ||
-           w->room.ev.idx != 0;
+    return w->offline || w->full || w->faults_since_start > 0 || w->heal.ev.h.idx != 0 ||
+           w->room.ev.h.idx != 0;
 }
 
 static bool faults_pending(ks_world *w)
 {
     for (uint32_t i = 0; i < w->nfaults; i++)
-        if (w->faults[i].ev.idx != 0)
+        if (w->faults[i].ev.h.idx != 0)
             return true;
-    return w->heal.ev.idx != 0 || w->room.ev.idx != 0 || w->offline || w->full;
+    return w->heal.ev.h.idx != 0 || w->room.ev.h.idx != 0 || w->offline || w->full;
 }
 
 static void go_down(ks_world *w, uint64_t pause_ms)

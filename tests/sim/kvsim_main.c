@@ -98,7 +98,7 @@ static void run(ks_world *w)
     while (!w->ended) {
         said(w);
         ks_ev *e = ks_next(w);
-        if (e == NULL || e->at > KS_TIME_CAP_MS) {
+        if (e == NULL || e->h.at > KS_TIME_CAP_MS) {
             ks_violation(w, "the run is not over after %llu ms of virtual time (clients %s)",
                          (unsigned long long)w->now, ks_clients_done(w) ? "done" : "at work");
             for (uint32_t i = 0; i < w->ncl; i++) {
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     fclose(w->err);
     free(w->errbuf);
     free(w->w);
-    free(w->heap);
+    sim_heap_free(&w->events);
     free(w->paused);
     free(w->cause);
     free(w);

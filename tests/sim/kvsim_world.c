@@ -72,76 +72,24 @@ void ks_say(ks_world *w, const char *fmt, ...)
 
 uint64_t ks_now_ms(void) { return ks_w->now; }
 
-/* ---- the event heap, on (at, seq) ------------------------------------------ */
+/* ---- the event queue (src/backend/sim_heap.h) -------------------------------- */
 
-static bool before(const ks_ev *a, const ks_ev *b)
-{
-    return a->at != b->at ? a->at < b->at : a->seq < b->seq;
-}
+_Static_assert(offsetof(ks_ev, h) == 0, "an event is found from its heap node");
 
-static void put(ks_world *w, uint32_t i, ks_ev *e)
-{
-    w->heap[i] = e;
-    e->idx = i + 1;
-}
-
-static void sift(ks_world *w, uint32_t i)
-{
-    ks_ev *e = w->heap[i];
-    while (i > 0 && before(e, w->heap[(i - 1) / 2])) {
-        put(w, i, w->heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        ks_ev *best = e;
-        if (l < w->nheap && before(w->heap[l], best))
-            m = l, best = w->heap[l];
-        if (l + 1 < w->nheap && before(w->heap[l + 1], best))
-            m = l + 1, best = w->heap[l + 1];
-        if (m == i)
-            break;
-        put(w, i, best);
-        i = m;
-    }
-    put(w, i, e);
-}
-
-void ks_unsched(ks_world *w, ks_ev *e)
-{
-    if (e->idx == 0)
-        return;
-    uint32_t i = e->idx - 1;
-    PL_ASSERT(i < w->nheap && w->heap[i] == e);
-    e->idx = 0;
-    ks_ev *last = w->heap[--w->nheap];
-    if (last != e) {
-        put(w, i, last);
-        sift(w, i);
-    }
-}
+void ks_unsched(ks_world *w, ks_ev *e) { sim_heap_remove(&w->events, &e->h); }
 
 void ks_sched(ks_world *w, ks_ev *e, uint64_t at)
 {
-    ks_unsched(w, e);
-    if (w->nheap == w->capheap) {
-        w->capheap = w->capheap ? w->capheap * 2 : 256;
-        w->heap = realloc(w->heap, w->capheap * sizeof *w->heap);
-        PL_ASSERT(w->heap != NULL);
-    }
-    e->at = at < w->now ? w->now : at;
-    e->seq = w->seq++;
-    put(w, w->nheap++, e);
-    sift(w, w->nheap - 1);
+    sim_heap_push(&w->events, &e->h, at < w->now ? w->now : at);
 }
 
 void ks_sched_once(ks_world *w, ks_ev *e, uint64_t at)
 {
-    if (e->idx == 0 || e->at > (at < w->now ? w->now : at))
+    if (e->h.idx == 0 || e->h.at > (at < w->now ? w->now : at))
         ks_sched(w, e, at);
 }
 
-ks_ev *ks_next(ks_world *w) { return w->nheap ? w->heap[0] : NULL; }
+ks_ev *ks_next(ks_world *w) { return (ks_ev *)sim_heap_top(&w->events); }
 
 /* ---- ops: what the world holds for the machine's tasks ---------------------- */
 
@@ -351,7 +299,7 @@ static void run_op(ks_world *w, ks_op *op)
 void ks_run_event(ks_world *w, ks_ev *e)
 {
     ks_unsched(w, e);
-    w->now = e->at;
+    w->now = e->h.at;
     switch (e->kind) {
     case KS_EV_OP: run_op(w, (ks_op *)e); break;
     case KS_EV_CLIENT: ks_client_event(w, (ks_client *)e); break;
@@ -380,9 +328,9 @@ static int kb_poll(void *b, bool block)
         if (w->pending != 0 || w->rt == NULL || w->down)
             break;
         ks_ev *e = ks_next(w);
-        if (e == NULL || e->at > KS_TIME_CAP_MS)
+        if (e == NULL || e->h.at > KS_TIME_CAP_MS)
             break;
-        if (e->at > w->now && (w->delivered > 0 || (!block && !stalled(w))))
+        if (e->h.at > w->now && (w->delivered > 0 || (!block && !stalled(w))))
             break;
         ks_run_event(w, e);
     }
