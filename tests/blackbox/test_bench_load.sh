@@ -35,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ -x "$PLUTO" ] || { not_ok "pluto binary exists at $PLUTO (run make)"; finish; }
+need_pluto
 mkdir -p "$BUILD/tests"
 if [ ! -x "$LOAD" ] || [ "$HERE/../../bench/load.c" -nt "$LOAD" ]; then
     cc -O2 -Wall -Wextra -o "$LOAD" "$HERE/../../bench/load.c" -luring ||

@@ -19,10 +19,7 @@ PLUTO=$BUILD/pluto
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-counter.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 
 # counts_up FILE: the `counter is at N` lines of FILE are 1, 2, ..., N in order.
 counts_up() {

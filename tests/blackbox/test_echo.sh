@@ -30,22 +30,13 @@ SEED=${SEED:-$(( $(date +%s) % 100000 ))}   # override with SEED=N to reproduce 
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-echo.XXXXXX")
 cleanup() {      # background jobs of this shell still running: servers, loads
-    local pids
-    pids=$(jobs -pr)
-    if [ -n "$pids" ]; then
-        kill -TERM $pids 2>/dev/null
-        sleep 0.2
-        kill -KILL $pids 2>/dev/null
-    fi
+    stop_pids
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 if [ ! -x "$LOAD" ] || [ "$HERE/echo_load.c" -nt "$LOAD" ]; then
     mkdir -p "$BUILD/tests"
     if ! cc -O2 -Wall -Wextra -o "$LOAD" "$HERE/echo_load.c"; then

@@ -54,22 +54,13 @@ IDLE=10000
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-hotpath.XXXXXX")
 SRV_PID="" CLIENT_PID=""
 cleanup() {      # the server, the client, strace: whatever of ours still runs
-    local pids
-    pids="$SRV_PID $CLIENT_PID $(jobs -pr)"
-    if [ -n "${pids// /}" ]; then
-        kill -TERM $pids 2>/dev/null
-        sleep 0.2
-        kill -KILL $pids 2>/dev/null
-    fi
+    stop_pids $SRV_PID $CLIENT_PID
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 mkdir -p "$BUILD/tests"
 if [ ! -x "$CLIENT" ] || [ "$HERE/keepalive_client.c" -nt "$CLIENT" ]; then
     cc -O2 -Wall -Wextra -o "$CLIENT" "$HERE/keepalive_client.c" ||

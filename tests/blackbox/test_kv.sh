@@ -21,22 +21,13 @@ PLUTO=$BUILD/pluto
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-kv.XXXXXX")
 cleanup() {
-    local pids
-    pids=$(jobs -pr)
-    if [ -n "$pids" ]; then
-        kill -TERM $pids 2>/dev/null
-        sleep 0.2
-        kill -KILL $pids 2>/dev/null
-    fi
+    stop_pids
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 
 # start_server NAME [ARGS...]: `pluto kv --port 0 ARGS` in the background; sets
 # SRV_PID and SRV_PORT (empty when no listening line came within 5 s).

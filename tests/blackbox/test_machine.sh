@@ -37,10 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 
 # run_rc EXPECTED WHAT ARGS...: pluto ARGS (bounded), its exit code must be
 # EXPECTED; stderr kept in $TMP/rc.err.

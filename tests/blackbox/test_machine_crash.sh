@@ -42,10 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 mkdir -p "$BUILD/tests"
 if [ ! -x "$CLIENT" ] || [ "$HERE/kv_crash.c" -nt "$CLIENT" ]; then
     if ! cc -O2 -Wall -Wextra -pthread -o "$CLIENT" "$HERE/kv_crash.c"; then

@@ -68,11 +68,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
-command -v curl >/dev/null || { not_ok "curl is installed"; finish; }
+need_pluto
+need_tools curl
 
 # The unsafe build: the objects of BUILD, three of them recompiled. The same
 # compiler and flags as the build (make passes CC, OPT and LDFLAGS on).

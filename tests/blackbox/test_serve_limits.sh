@@ -48,10 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 mkdir -p "$(dirname "$IDLE")"
 if [ ! -x "$IDLE" ] || [ "$HERE/../../bench/idle_conns.c" -nt "$IDLE" ]; then
     cc -O2 -Wall -o "$IDLE" "$HERE/../../bench/idle_conns.c" ||

@@ -42,10 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 mkdir -p "$(dirname "$HARNESS")"
 if [ ! -x "$HARNESS" ] || [ "$HERE/sd_harness.c" -nt "$HARNESS" ]; then
     ${CC:-cc} -O2 -Wall -Wextra -o "$HARNESS" "$HERE/sd_harness.c" ||

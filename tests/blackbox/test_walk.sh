@@ -26,10 +26,7 @@ cleanup() { chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $BUILD/pluto (run make)"
-    finish
-fi
+need_pluto
 
 # ---- the tree ---------------------------------------------------------------------
 # Sizes come from bash's $RANDOM with a fixed seed; files are written with builtins

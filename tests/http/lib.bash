@@ -1,6 +1,6 @@
 # lib.bash — what the static server's suites share; sourced by tests/http/test_serve.sh,
 # test_serve_features.sh, test_serve_ops.sh and test_serve_linger.sh after
-# tests/lib/report.sh, once BUILD is set (not a suite itself: run-tests.sh runs
+# tests/lib/report.sh (need_pluto, need_tools), once BUILD is set (not a suite itself: run-tests.sh runs
 # tests/http/*.sh only). Sourcing it sets PLUTO, RAW (the raw client), HERE (this
 # directory) and LC_ALL=C, and defines:
 #
@@ -13,8 +13,6 @@
 #   kill_servers [term]       SIGKILL to SERVERS and this shell's running jobs (raw,
 #                             curl, clients); with `term`, SIGTERM first and SIGKILL 0.2 s on
 #   drop_tmp                  removes TMP, or with KEEP=1 keeps it and says where
-#   need_pluto                a failure and the end unless $PLUTO is executable
-#   need_tools TOOL...        a failure and the end unless each TOOL is on PATH
 #   build_tool NAME           tests/http/NAME.c into BUILD/tests/NAME when that is
 #                             missing or older than its source; a failure and the end
 #                             when it does not compile
@@ -52,17 +50,6 @@ kill_servers() {
 }
 drop_tmp() { if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi; }
 
-need_pluto() {
-    [ -x "$PLUTO" ] && return 0
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-}
-need_tools() {
-    local tool
-    for tool in "$@"; do
-        command -v "$tool" >/dev/null || { not_ok "$tool is installed"; finish; }
-    done
-}
 build_tool() {
     local bin=$BUILD/tests/$1
     [ -x "$bin" ] && [ ! "$HERE/$1.c" -nt "$bin" ] && return 0

@@ -29,10 +29,7 @@ SEEDS=${SEEDS:-500}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-sim.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 
 # fault NAME FILE: how many times fault NAME fired, from the summary line in FILE.
 fault() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$2" | tail -1; }

@@ -34,10 +34,7 @@ SEEDS=${SEEDS:-300}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-simserve.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-if [ ! -x "$PLUTO" ]; then
-    not_ok "pluto binary exists at $PLUTO (run make)"
-    finish
-fi
+need_pluto
 
 # field NAME FILE: the number after " NAME=" in the summary line of FILE.
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$2" | tail -1; }
