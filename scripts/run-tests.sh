@@ -18,13 +18,20 @@ LOGS=$BUILD/test-logs
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 report=$LOGS/failures.txt
 : >"$report"
+# The servers the suites start must not talk to a service manager this run may be
+# under (sd_notify, socket activation); test_systemd.sh sets its own.
+unset NOTIFY_SOCKET LISTEN_PID LISTEN_FDS LISTEN_FDNAMES
 # Under ASan, leaks in Criterion's own library are not pluto's (tests/lsan.supp).
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
-# show NAME OUT OK COUNTS: the suite's line; a failed suite's details go to the
-# report too. A failed check is a "not ok" line with its "#" lines after it.
+# show NAME OUT OK COUNTS: the suite's line, with the time since the last `t0=`;
+# a failed suite's details go to the report too. A failed check is a "not ok" line
+# with its "#" lines after it.
+t0=$EPOCHREALTIME
 show() {
-    local name=$1 out=$2 good=$3 counts=$4 log
+    local name=$1 out=$2 good=$3 counts=$4 log us
+    us=$((${EPOCHREALTIME//[!0-9]/} - ${t0//[!0-9]/}))
+    printf -v counts '%s, %d.%d s' "$counts" $((us / 1000000)) $((us / 100000 % 10))
     log=$LOGS/$(tr -c 'A-Za-z0-9_.[]-' _ <<<"$name" | sed 's/_*$//').log
     printf '%s\n' "$out" >"$log"
     [ "${VERBOSE:-}" = 1 ] && printf '%s\n' "$out"
@@ -77,12 +84,14 @@ count_script() {       # "N passed, N failed"
 }
 
 for bin in "$@"; do
+    t0=$EPOCHREALTIME
     out=$("$bin" --jobs=2 2>&1)
     count_criterion "$out" $? "$(basename "$bin")"
 done
 
 mkdir -p "$BUILD/tests"
 purity=(tests/purity/*.c)
+t0=$EPOCHREALTIME
 out=$(
     n=0
     for src in "${purity[@]}"; do
@@ -99,6 +108,7 @@ out=$(
 count_script "$out" 0 "purity check rejects impure modules"
 
 if [ "${FUZZ_SMOKE:-}" = 1 ] && compgen -G "build/fuzz/fuzz_*" >/dev/null; then
+    t0=$EPOCHREALTIME
     out=$(scripts/fuzz.sh 5 $(ls build/fuzz/fuzz_* | grep -v '\.log$') 2>&1)
     count_script "$out" $? "fuzz drivers, 5 s each over their corpora"
 fi
@@ -106,6 +116,7 @@ fi
 run_script() {         # run_script SUITE [BACKEND]: a script's checks, on one backend
     local t=$1 b=${2:-} name=$1 out rc
     [ -n "$b" ] && name="$t [$b]"
+    t0=$EPOCHREALTIME
     out=$(PLUTO_BACKEND=${b:-${PLUTO_BACKEND:-}} bash "$t" "$BUILD" 2>&1)
     rc=$?
     count_script "$out" "$rc" "$name"
