@@ -8,6 +8,8 @@
 # checks and the end of its output); its whole output is kept in
 # BUILD/test-logs/. The failures are repeated at the end, above the last line:
 # "N passed, N failed". VERBOSE=1 prints every suite's whole output as it runs.
+# A suite still running after SUITE_TIMEOUT seconds (default 900) is stopped and
+# fails with exit 124, so that one hang cannot take the whole run's time.
 set -u
 BUILD=$1
 shift
@@ -17,6 +19,7 @@ failures=()
 LOGS=$BUILD/test-logs
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 report=$LOGS/failures.txt
+limit=(timeout -k 10 "${SUITE_TIMEOUT:-900}")
 : >"$report"
 # The servers the suites start must not talk to a service manager this run may be
 # under (sd_notify, socket activation); test_systemd.sh sets its own.
@@ -85,7 +88,7 @@ count_script() {       # "N passed, N failed"
 
 for bin in "$@"; do
     t0=$EPOCHREALTIME
-    out=$("$bin" --jobs=2 2>&1)
+    out=$("${limit[@]}" "$bin" --jobs=2 2>&1)
     count_criterion "$out" $? "$(basename "$bin")"
 done
 
@@ -109,7 +112,7 @@ count_script "$out" 0 "purity check rejects impure modules"
 
 if [ "${FUZZ_SMOKE:-}" = 1 ] && compgen -G "build/fuzz/fuzz_*" >/dev/null; then
     t0=$EPOCHREALTIME
-    out=$(scripts/fuzz.sh 5 $(ls build/fuzz/fuzz_* | grep -v '\.log$') 2>&1)
+    out=$("${limit[@]}" scripts/fuzz.sh 5 $(ls build/fuzz/fuzz_* | grep -v '\.log$') 2>&1)
     count_script "$out" $? "fuzz drivers, 5 s each over their corpora"
 fi
 
@@ -117,7 +120,7 @@ run_script() {         # run_script SUITE [BACKEND]: a script's checks, on one b
     local t=$1 b=${2:-} name=$1 out rc
     [ -n "$b" ] && name="$t [$b]"
     t0=$EPOCHREALTIME
-    out=$(PLUTO_BACKEND=${b:-${PLUTO_BACKEND:-}} bash "$t" "$BUILD" 2>&1)
+    out=$(PLUTO_BACKEND=${b:-${PLUTO_BACKEND:-}} "${limit[@]}" bash "$t" "$BUILD" 2>&1)
     rc=$?
     count_script "$out" "$rc" "$name"
 }
