@@ -28,8 +28,7 @@ LOAD=$BUILD/tests/load
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pluto-load.XXXXXX")
 SRV_PID=""
 cleanup() {
-    local pids="$SRV_PID $(jobs -pr)"
-    [ -n "${pids// /}" ] && kill -KILL $pids 2>/dev/null
+    stop_pids $SRV_PID
     rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -40,13 +40,10 @@ cleanup() { kill_servers; drop_tmp; }
 
 kill_servers() {
     local pids
+    [ "${1:-}" = term ] && { stop_pids "${SERVERS[@]}"; return; }
     pids="${SERVERS[*]} $(jobs -pr)"
-    [ -n "${pids// /}" ] || return 0
-    if [ "${1:-}" = term ]; then
-        kill -TERM $pids 2>/dev/null
-        sleep 0.2
-    fi
-    kill -KILL $pids 2>/dev/null
+    [ -n "${pids// /}" ] && kill -KILL $pids 2>/dev/null
+    return 0
 }
 drop_tmp() { if [ -n "${KEEP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi; }
 
