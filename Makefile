@@ -74,7 +74,7 @@ sim-long: $(BUILD)/pluto $(BUILD)/tests/sim_kv
 	@SEEDS=$(SEEDS) scripts/sim-long.sh $(BUILD)
 
 # `make bench`: pluto against nginx, lighttpd and h2o on loopback (bench/README.md).
-# ROUNDS, DURATION, SERVERS, WORKLOADS, QUICK=1, PLUTO_FLAGS pass through.
+# ROUNDS, LEAN_ROUNDS, DURATION, SERVERS, WORKLOADS, QUICK=1, PLUTO_FLAGS pass through.
 .PHONY: bench
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/pluto

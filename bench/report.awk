@@ -11,6 +11,7 @@
 # and bench/instr.sh's rows
 #   instr name(uring|epoll|ceiling) requests total_warmup_only total_with_requests per_request
 # Variables: servers workloads avail ("name:1 name:0") notes ("name=text|...") hz rounds
+#   lean_rounds (the -lean workloads' rounds)
 #   dur idle_target datadir header busy busy_end fallback quota quota_note instr_n
 #   close_quota cap_note
 # Servers: pluto (its default backend), pluto-epoll, the peers nginx lighttpd h2o, and
@@ -208,7 +209,8 @@ END {
     printf "# Pluto static file benchmark\n\n"
     printf "%s. Each server: one worker pinned to core 0 (`taskset -c 0`), loopback; " \
         "the client pinned to core 1: wrk -t1, or bench/load.c where a row says *lean client*. " \
-        "Medians of %d interleaved round(s) of %d s.\n\n", header, rounds, dur
+        "Medians of %d interleaved round(s) of %d s%s.\n\n", header, rounds, dur,
+        (workloads ~ /-lean/ && lean_rounds != rounds) ? sprintf("; the lean-client rows, of %d", lean_rounds) : ""
     if (busy != "") printf "%s\n\n", busy
     if (busy_end + 0 >= 10)
         printf "Warning: the machine was %d%% busy right after the run (other processes); figures are noisy.\n\n", busy_end

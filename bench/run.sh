@@ -12,6 +12,10 @@
 #
 # Environment:
 #   ROUNDS=3 DURATION=4        rounds per (server, workload) and seconds per run
+#   LEAN_ROUNDS=9              rounds of the `-lean` workloads: they decide the
+#                              ratios to the ceiling, a few percent apart, and one
+#                              run differs from the next by up to 10% on a VM; the
+#                              rounds past ROUNDS run them alone
 #   SERVERS="pluto pluto-epoll nginx lighttpd h2o ceiling"
 #                              pluto: its default backend (io_uring); pluto-epoll:
 #                              --backend epoll; ceiling: bench/ceiling.c
@@ -42,11 +46,13 @@ T_START=$(date +%s)
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}
+    LEAN_ROUNDS=${LEAN_ROUNDS:-1}
     DURATION=${DURATION:-1}
     IDLE_CONNS=${IDLE_CONNS:-1000}
     INSTR_N=${INSTR_N:-2000}
 fi
 ROUNDS=${ROUNDS:-3}
+LEAN_ROUNDS=${LEAN_ROUNDS:-9}
 DURATION=${DURATION:-4}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 INSTR_N=${INSTR_N:-20000}
@@ -74,6 +80,9 @@ for w in $WORKLOADS; do
     small | small-lean | pipeline | 64k | 10m | close | close-lean | close-cap | idle | workers | instr | kv) ;;
     *) die "unknown workload '$w'" ;;
     esac
+done
+for v in ROUNDS LEAN_ROUNDS DURATION; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a whole number above 0 (got '${!v}')"
 done
 has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; } # has LIST WORD
 [[ $SCALE_QUOTA =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "SCALE_QUOTA must be a number of cores in (0, 1]"
@@ -584,7 +593,7 @@ if [ "$BUSY_START" -ge 10 ]; then
     BUSY_NOTE="Warning: the machine was ${BUSY_START}% busy before the run started (other processes); figures are noisy."
     log "bench: $BUSY_NOTE"
 fi
-log "bench: ROUNDS=$ROUNDS DURATION=${DURATION}s IDLE_CONNS=$IDLE_CONNS fd limit $FDS"
+log "bench: ROUNDS=$ROUNDS LEAN_ROUNDS=$LEAN_ROUNDS DURATION=${DURATION}s IDLE_CONNS=$IDLE_CONNS fd limit $FDS"
 log "bench: servers: $SERVERS; workloads: $WORKLOADS"
 PLUTO_FALLBACK=""
 port=$BASE_PORT
@@ -669,10 +678,19 @@ for s in "${RUN[@]}" "${SCALE[@]}"; do
     taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:${PORT[$s]}/small.html" > /dev/null 2>&1 || true
 done
 
-for round in $(seq "$ROUNDS"); do
-    log "bench: round $round of $ROUNDS"
+# The -lean workloads run in every round up to LEAN_ROUNDS, the others up to ROUNDS.
+LAST_ROUND=$ROUNDS
+for w in $WORKLOADS; do
+    case "$w" in *-lean) [ "$LEAN_ROUNDS" -gt "$LAST_ROUND" ] && LAST_ROUND=$LEAN_ROUNDS ;; esac
+done
+for round in $(seq "$LAST_ROUND"); do
+    log "bench: round $round of $LAST_ROUND"
     for w in $WORKLOADS; do
         case "$w" in instr | kv) continue ;; esac
+        case "$w" in
+        *-lean) [ "$round" -le "$LEAN_ROUNDS" ] || continue ;;
+        *) [ "$round" -le "$ROUNDS" ] || continue ;;
+        esac
         for s in $(servers_for "$w"); do
             [ "${AVAIL[$s]}" = 1 ] || continue
             if ! kill -0 "${PID[$s]}" 2> /dev/null; then
@@ -755,7 +773,7 @@ versions="nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||'), lighttpd $(/usr/sbin
 } > "$OUT/latest-raw.tsv"
 
 awk -F'\t' -v servers="$SERVERS" -v avail="$avail_list" -v notes="$notes" -v hz="$CLK_TCK" \
-    -v workloads="$WORKLOADS" -v rounds="$ROUNDS" -v dur="$DURATION" \
+    -v workloads="$WORKLOADS" -v rounds="$ROUNDS" -v lean_rounds="$LEAN_ROUNDS" -v dur="$DURATION" \
     -v idle_target="$IDLE_CONNS" -v datadir="$TMP" -v busy="$BUSY_NOTE" \
     -v busy_end="$(cpu_busy_pct)" -v fallback="$PLUTO_FALLBACK" -v quota="$SCALE_QUOTA" \
     -v quota_note="$QUOTA_NOTE" -v instr_n="$INSTR_N" -v close_quota="$CLOSE_QUOTA" \
@@ -768,6 +786,8 @@ if [ -s "$TMP/kv.md" ]; then
 fi
 
 # Chart: grouped bars, one panel per unit (req/s, GB/s), one bar per server.
+LEAN_TITLE=""
+[ "$LEAN_ROUNDS" = "$ROUNDS" ] || ! [[ $WORKLOADS =~ -lean ]] || LEAN_TITLE=" (the lean row: $LEAN_ROUNDS)"
 color() {
     case "$1" in
     pluto) echo '#e66101' ;; pluto-epoll) echo '#fdb863' ;; nginx) echo '#4dac26' ;;
@@ -798,7 +818,7 @@ if [ ${#panels[@]} -gt 0 ]; then
         echo 'set key below horizontal'
         echo 'set grid ytics'
         echo 'set yrange [0:*]'
-        echo "set multiplot layout 1,${#panels[@]} title \"pluto and peers: one worker on core 0, the client (wrk -t1, or bench/load for the lean row) on core 1, medians of $ROUNDS x ${DURATION} s\""
+        echo "set multiplot layout 1,${#panels[@]} title \"pluto and peers: one worker on core 0, the client (wrk -t1, or bench/load for the lean row) on core 1, medians of $ROUNDS x ${DURATION} s$LEAN_TITLE\""
         for p in "${panels[@]}"; do
             IFS='|' read -r file title yfmt scale <<< "$p"
             IFS=$'\t' read -r -a cols < "$TMP/$file"
