@@ -31,6 +31,39 @@ function median(key,    n, i, j, t, a) {
 
 function add(key, v) { val[key, ++cnt[key]] = v }
 
+# Round by round: pluto's CPU per request over the ceiling's in the same round, for
+# the rows with a ceiling. The rounds of one run move together (the machine's state),
+# so these pairs show the spread that the ratio of two medians hides.
+function paired(    i, j, w, s, r, k, v, lo, hi, key, txt, line) {
+    line = ""
+    for (i = 1; i <= 3; i++) {
+        w = i == 1 ? "small-lean" : i == 2 ? "small" : "pipeline"
+        if (!(w in want)) continue
+        txt = ""
+        for (j = 1; j <= ns; j++) {
+            s = srv[j]
+            if (s != "pluto" && s != "pluto-epoll") continue
+            key = "pair" SUBSEP s SUBSEP w
+            k = 0
+            for (r = 1; r <= maxround; r++) {
+                if (!((s, w, r) in rcpu) || !(("ceiling", w, r) in rcpu) || rcpu["ceiling", w, r] <= 0)
+                    continue
+                add(key, rcpu[s, w, r] / rcpu["ceiling", w, r])
+                v = rcpu[s, w, r] / rcpu["ceiling", w, r]
+                if (k == 0 || v < lo) lo = v
+                if (k == 0 || v > hi) hi = v
+                k++
+            }
+            if (k > 0)
+                txt = txt (txt == "" ? "" : ", ") sprintf("%s %.2f–%.2f (median %.2f)", label(s), lo, hi, median(key))
+        }
+        if (txt != "") line = line (line == "" ? "" : "; ") sprintf("`%s`: %s", w, txt)
+    }
+    if (line != "")
+        printf "\nBy round: pluto's CPU µs per request over the ceiling's in the same round, " \
+            "lowest–highest and the median of those ratios: %s.\n", line
+}
+
 function commas(x,    s, neg, out) {
     x = sprintf("%.0f", x)
     neg = (x ~ /^-/)
@@ -188,6 +221,8 @@ NF == 13 {
     add("rps" SUBSEP s SUBSEP w, req / d)
     add("gbps" SUBSEP s SUBSEP w, bytes / d / 1073741824)
     add("cpu" SUBSEP s SUBSEP w, ticks * 1e6 / hz / req)
+    rcpu[s, w, $1] = ticks * 1e6 / hz / req        # by round, for the paired ratios
+    if ($1 + 0 > maxround) maxround = $1 + 0
     add("wrk" SUBSEP s SUBSEP w, $13 / 10 / d)   # % of wrk's core
     add("cores" SUBSEP s SUBSEP w, ticks / hz / d)
     e = $7 + $8 + $9 + $10 + $11
@@ -275,6 +310,7 @@ END {
             "file), pluto's header set included: what this kernel allows for this path. It " \
             "serves nothing else (—). pluto / ceiling: pluto's median over the ceiling's, " \
             "on the default backend, then on epoll.\n"
+    if (has_ceiling) paired()
     if ("close-cap" in want) {
         if (cap_note != "")
             printf "\n`close-cap` not run: %s.\n", cap_note
