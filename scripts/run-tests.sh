@@ -4,7 +4,7 @@
 # Suites: the Criterion unit and scenario tests, the purity check's own test,
 # the simulator tests and the black-box tests against the real binary, those
 # once on each live backend (epoll, io_uring: "[epoll]", "[uring]" in their
-# names). Each suite prints one line ("ok", or "FAIL" followed by its failed
+# names), except a suite that says "# backend: none" (it starts no server). Each suite prints one line ("ok", or "FAIL" followed by its failed
 # checks and the end of its output); its whole output is kept in
 # BUILD/test-logs/. The failures are repeated at the end, above the last line:
 # "N passed, N failed". VERBOSE=1 prints every suite's whole output as it runs.
@@ -130,7 +130,8 @@ for t in tests/sim/*.sh; do
 done
 
 # The live suites run once per live backend (PLUTO_BACKEND chooses it for every
-# pluto they start); a suite that sets PLUTO_BACKEND itself covers both in one run.
+# pluto they start); a suite that sets PLUTO_BACKEND itself covers both in one run,
+# and one that says "# backend: none" starts no pluto at all.
 # io_uring is skipped, saying why, where the kernel or a container does not allow it.
 backends="epoll uring"
 if ! why=$(PLUTO_BACKEND=uring "$BUILD/pluto" hello 2>&1 >/dev/null); then
@@ -139,7 +140,7 @@ if ! why=$(PLUTO_BACKEND=uring "$BUILD/pluto" hello 2>&1 >/dev/null); then
 fi
 for t in tests/blackbox/*.sh tests/http/*.sh; do
     [ -e "$t" ] || continue
-    if grep -q 'PLUTO_BACKEND=' "$t"; then
+    if grep -q -e 'PLUTO_BACKEND=' -e '^# backend: none' "$t"; then
         run_script "$t"
         continue
     fi
