@@ -34,10 +34,11 @@ function add(key, v) { val[key, ++cnt[key]] = v }
 # Round by round: pluto's CPU per request over the ceiling's in the same round, for
 # the rows with a ceiling. The rounds of one run move together (the machine's state),
 # so these pairs show the spread that the ratio of two medians hides.
-function paired(    i, j, w, s, r, k, v, lo, hi, key, txt, line) {
+function paired(    i, j, nw, ws, w, s, r, k, v, lo, hi, key, txt, line) {
     line = ""
-    for (i = 1; i <= 3; i++) {
-        w = i == 1 ? "small-lean" : i == 2 ? "small" : "pipeline"
+    nw = split("small-lean small pipeline", ws, " ")
+    for (i = 1; i <= nw; i++) {
+        w = ws[i]
         if (!(w in want)) continue
         txt = ""
         for (j = 1; j <= ns; j++) {
@@ -48,11 +49,10 @@ function paired(    i, j, w, s, r, k, v, lo, hi, key, txt, line) {
             for (r = 1; r <= maxround; r++) {
                 if (!((s, w, r) in rcpu) || !(("ceiling", w, r) in rcpu) || rcpu["ceiling", w, r] <= 0)
                     continue
-                add(key, rcpu[s, w, r] / rcpu["ceiling", w, r])
                 v = rcpu[s, w, r] / rcpu["ceiling", w, r]
-                if (k == 0 || v < lo) lo = v
-                if (k == 0 || v > hi) hi = v
-                k++
+                add(key, v)
+                if (k++ == 0 || v < lo) lo = v
+                if (k == 1 || v > hi) hi = v
             }
             if (k > 0)
                 txt = txt (txt == "" ? "" : ", ") sprintf("%s %.2f–%.2f (median %.2f)", label(s), lo, hi, median(key))

@@ -4,8 +4,9 @@
 # Suites: the Criterion unit and scenario tests, the purity check's own test,
 # the simulator tests and the black-box tests against the real binary, those
 # once on each live backend (epoll, io_uring: "[epoll]", "[uring]" in their
-# names), except a suite that says "# backend: none" (it starts no server). Each suite prints one line ("ok", or "FAIL" followed by its failed
-# checks and the end of its output); its whole output is kept in
+# names), except a suite that says "# backend: none" (it starts no server).
+# Each suite prints one line ("ok", or "FAIL" followed by its failed checks and
+# the end of its output); its whole output is kept in
 # BUILD/test-logs/. The failures are repeated at the end, above the last line:
 # "N passed, N failed". VERBOSE=1 prints every suite's whole output as it runs.
 # A suite still running after SUITE_TIMEOUT seconds (default 900) is stopped and

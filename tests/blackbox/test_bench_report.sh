@@ -7,8 +7,8 @@
 #
 # The benchmark's tables are what the performance targets are judged on, so the
 # arithmetic is checked on raw runs whose figures are known:
-#   (a) the medians: three lean rounds per server give the CPU µs per request of the
-#       middle one, and pluto / ceiling is the ratio of those medians;
+#   (a) the medians: over its rounds, each server's CPU µs per request is the
+#       middle value, and pluto / ceiling is the ratio of those medians;
 #   (b) "By round": each pluto run over the ceiling's in the same round, lowest,
 #       highest and median; a round where the ceiling has no run is left out;
 #   (c) the header says how many rounds the lean rows had when that differs;
