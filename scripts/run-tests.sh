@@ -100,7 +100,8 @@ out=$(
     n=0
     for src in "${purity[@]}"; do
         obj="$BUILD/tests/$(basename "$src" .c).o"
-        ${CC:-cc} -c "$src" -o "$obj" || { echo "not ok - $src does not compile"; continue; }
+        # shellcheck disable=SC2086 # LTO: the apps' link-time flags (Makefile), or none
+        ${CC:-cc} ${LTO:-} -c "$src" -o "$obj" || { echo "not ok - $src does not compile"; continue; }
         if ! scripts/check-purity.sh "$obj" >/dev/null 2>&1; then
             n=$((n + 1)); echo "ok - $src rejected"
         else

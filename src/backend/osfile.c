@@ -178,7 +178,7 @@ uint8_t *pl__os_file_cmd(const pl__task *t, uint8_t *rbuf, size_t rbuf_len, pl_a
         break;
     }
     case PL_CMD_READDIR: {
-        pl__dirpage pg;
+        pl__dirpage pg = { 0 };
         a->err = pl__os_readdir(t->cmd.dir, t->cmd.text, t->cmd.offset,
                                 t->cmd.count ? t->cmd.count : PL_DIR_PAGE, &pg);
         if (a->err == 0) {

@@ -187,7 +187,7 @@ static int options(pl_machine_opts *o, int *argc, char **argv, const char *argv0
         }
         bool ok = v != NULL;
         if (ok && which == 0) {
-            pm_fsync f;
+            pm_fsync f = PM_FSYNC_ALWAYS;
             ok = pm_fsync_parse(v, &f) == 0;
             o->fsync = f == PM_FSYNC_INTERVAL ? PL_FSYNC_INTERVAL
                      : f == PM_FSYNC_NEVER ? PL_FSYNC_NEVER : PL_FSYNC_ALWAYS;

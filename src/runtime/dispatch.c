@@ -122,8 +122,12 @@ void pl__dispatch(pl_rt *rt, pl__task *t, pl_answer *a)
     if (final && t->state == PL__T_BACKEND)
         t->state = PL__T_NEW;           /* the backend has let go of it */
     pl__trace_ans(rt, t, a);
-    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp, .consumed = SIZE_MAX };
     rt->call_seq++;
+    if (t->h == NULL && final && t->cmd.kind != PL_CMD_RECV) {
+        pl__task_finish(rt, t);         /* nobody listens (most sends): what after_call does */
+        return;
+    }
+    pl_ctx cx = { .rt = rt, .self = t, .comp = t->comp, .consumed = SIZE_MAX };
     pl_verdict v = PL_DONE;
     if (t->h != NULL)
         v = t->h->fn(&cx, t->mem, a);
