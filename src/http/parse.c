@@ -129,9 +129,9 @@ static int next_line(const char *buf, size_t len, size_t pos, size_t *eol)
     return -400;
 }
 
-/* next_line for a line whose parser refuses every LF and NUL in it (the
- * request line, a field line): only the CR is looked for, with memchr, and
- * a bare LF or NUL before it is left to that parser's 400. */
+/* next_line for the request line, whose parser refuses every LF and NUL in
+ * it: only the CR is looked for, with memchr, and a bare LF or NUL before it
+ * is left to that parser's 400. */
 static int next_cr(const char *buf, size_t len, size_t pos, size_t *eol)
 {
     const char *cr = memchr(buf + pos, '\r', len - pos);
@@ -207,30 +207,28 @@ static int parse_request_line(const char *p, size_t n, pl_http_req *r)
     return parse_version(p + i + 1, n - i - 1, &r->minor);
 }
 
-/* No byte of p[0..n) is a control byte but HTAB, or DEL: eight bytes at a
- * time, then from a word that might hold one, byte by byte. */
-static bool value_ok(const unsigned char *p, size_t n)
+/* The field line at buf[pos..len), scanned once: field-name ":" OWS field-value
+ * OWS, then its CRLF; *eol is its CR. No whitespace before the colon, and no
+ * obs-fold (a line starting with SP or HT fails the token test). The value is
+ * scanned eight bytes at a time up to the first control byte but HTAB, or DEL:
+ * that must be the CR of the line's CRLF. Anything else — a bare CR or LF, a NUL,
+ * no line end — is 400, as it is anywhere in a head. */
+static int parse_field(const char *buf, size_t len, size_t pos, size_t *eol,
+                       pl_http_header *h)
 {
-    size_t i = skip_words((const char *)p, n, 0, 0x20);
-    for (; i < n; i++)
-        if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
-            return false;
-    return true;
-}
-
-/* field-name ":" OWS field-value OWS, with no whitespace before the colon and
- * no obs-fold (a line starting with SP or HT fails the token test). */
-static int parse_field(const char *p, size_t n, pl_http_header *h)
-{
-    size_t i = 0;
-    while (i < n && http_is_tchar((unsigned char)p[i]))
+    size_t i = pos;
+    while (i < len && http_is_tchar((unsigned char)buf[i]))
         i++;
-    if (i == 0 || i == n || p[i] != ':')
+    if (i == pos || i == len || buf[i] != ':')
         return -400;
-    if (!value_ok((const unsigned char *)p + i + 1, n - i - 1))
+    size_t j = skip_words(buf, len, i + 1, 0x20);
+    while (j < len && ((unsigned char)buf[j] >= 0x20 ? buf[j] != 0x7f : buf[j] == '\t'))
+        j++;
+    if (j + 1 >= len || buf[j] != '\r' || buf[j + 1] != '\n')
         return -400;
-    h->name = (pl_str){ p, i };
-    h->value = trim(p + i + 1, n - i - 1);
+    *eol = j;
+    h->name = (pl_str){ buf + pos, i - pos };
+    h->value = trim(buf + i + 1, j - i - 1);
     return 0;
 }
 
@@ -359,13 +357,16 @@ int pl_http_parse_head(const char *buf, size_t len, pl_http_req *r)
         return next_line(buf, len, pos, &eol) != 0 ? -400 : -414;
     rc = parse_request_line(buf + pos, eol - pos, r);
     for (pos = eol + 2; rc == 0; pos = eol + 2) {
-        rc = next_cr(buf, len, pos, &eol);
-        if (rc != 0 || eol == pos)
+        if (pos < len && buf[pos] == '\r') {        /* the empty line ends the head */
+            if (pos + 1 == len || buf[pos + 1] != '\n')
+                return -400;
+            eol = pos;
             break;
+        }
         if (r->nheaders == PL_HTTP_HEADERS_MAX)
             return next_line(buf, len, pos, &eol) != 0 ? -400 : -431;
         pl_http_header *h = &r->headers[r->nheaders];
-        rc = parse_field(buf + pos, eol - pos, h);
+        rc = parse_field(buf, len, pos, &eol, h);
         if (rc == 0)
             r->nheaders++, rc = apply_field(r, &f, h);
     }
