@@ -50,6 +50,15 @@ static const struct { const char *name; size_t len; unsigned id; size_t off; } k
     SLICE("if-range", if_range), SLICE("accept-encoding", accept_encoding),
     SLICE("origin", origin),
 };
+enum { NKNOWN = sizeof known / sizeof known[0] };
+
+/* known[]'s entries by the length of their name, each +1 (0: none); no more than
+ * two names share a length. A field's name is compared with those, not with all. */
+static const unsigned char by_len[20][2] = {
+    [4] = { 1 },  [5] = { 10 }, [6] = { 5, 13 }, [8] = { 7, 11 }, [10] = { 4 },
+    [13] = { 6 }, [14] = { 2 }, [15] = { 12 }, [17] = { 3, 8 }, [19] = { 9 },
+};
+_Static_assert(NKNOWN == 13, "by_len lists every entry of known[]: update both");
 
 static const struct { const char *name; unsigned char len, m; } methods[] = {
     { "GET", 3, PL_HTTP_GET }, { "HEAD", 4, PL_HTTP_HEAD }, { "POST", 4, PL_HTTP_POST },
@@ -294,12 +303,23 @@ static int parse_length(pl_str v, uint64_t *out)
     return 0;
 }
 
+/* The entry of known[] for a field's name (any case), or NKNOWN. */
+static size_t known_index(pl_str name)
+{
+    if (name.len >= sizeof by_len / sizeof by_len[0])
+        return NKNOWN;
+    const unsigned char *c = by_len[name.len];
+    if (c[0] != 0 && ieq(name.p, name.len, known[c[0] - 1].name, known[c[0] - 1].len))
+        return c[0] - 1u;
+    if (c[1] != 0 && ieq(name.p, name.len, known[c[1] - 1].name, known[c[1] - 1].len))
+        return c[1] - 1u;
+    return NKNOWN;
+}
+
 static int apply_field(pl_http_req *r, fields *f, const pl_http_header *h)
 {
-    size_t k = 0, n = sizeof known / sizeof known[0];
-    while (k < n && !ieq(h->name.p, h->name.len, known[k].name, known[k].len))
-        k++;
-    switch (k < n ? known[k].id : H_OTHER) {
+    size_t k = known_index(h->name);
+    switch (k < NKNOWN ? known[k].id : H_OTHER) {
     case H_HOST:
         if (r->has_host || !host_ok(h->value))
             return -400;
